@@ -1,0 +1,46 @@
+// The checks that drive real verbs (libibverbs, librdmacm), and the latency measurement behind
+// `rdma-agent latency`. Implemented in this directory; the registry (src/app) only calls these.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rdma_agent/check.hpp"
+
+namespace rdma_agent {
+
+class VerbsApi;  // the boundary to libibverbs/librdmacm (real, or a fake in unit tests)
+
+std::shared_ptr<VerbsApi> make_real_verbs_api();
+
+std::unique_ptr<Check> make_verbs_check(std::shared_ptr<VerbsApi> api);
+std::unique_ptr<Check> make_multicast_check(std::shared_ptr<VerbsApi> api);
+std::unique_ptr<Check> make_flow_steering_check(std::shared_ptr<VerbsApi> api);
+std::unique_ptr<Check> make_latency_check(std::shared_ptr<VerbsApi> api);
+
+// RC loopback ping-pong, measured the way perftest's ib_send_lat does: one sample per round
+// trip, half of it reported, samples sorted and the top 2 dropped.
+struct LatencyRequest {
+    std::string device;                 // empty: first device found
+    int port = 1;
+    std::optional<int> gid_index;       // RoCE: default the first RoCE v2 IPv4-mapped GID
+    int size = 2;
+    int iters = 1000;
+    int timeout_ms = 5000;
+};
+
+struct LatencyStats {
+    std::string device;
+    int port = 1;
+    int gid_index = -1;
+    int size = 0;
+    int iters = 0;
+    double min_us = 0, median_us = 0, average_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+};
+
+// Throws std::runtime_error naming the failing verbs call and errno text.
+LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& request);
+
+}  // namespace rdma_agent
