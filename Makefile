@@ -13,6 +13,7 @@ help:
 	@echo "make test      unit + lint + fuzz, then the Debian 12 lab end-to-end suite (CI runs this)"
 	@echo "make unit      build, unit and fixture tests, lint, fuzz (no VM)"
 	@echo "make e2e       the Debian 12 lab end-to-end suite only"
+	@echo "make e2e-lab   only the lab's own tests (rdma-core and perftest tools on 2 nodes)"
 	@echo "make e2e-full  the end-to-end suite on Debian 12, 13 and 11"
 	@echo "make bench     benchmarks under bench/ (needs the lab)"
 	@echo "make deps      install the Debian packages the project needs (root)"
@@ -36,11 +37,15 @@ fuzz: deps
 
 unit: build
 	@$(TIMED) unit-tests ctest --test-dir $(BUILD) --output-on-failure -LE lab
+	@$(TIMED) deploy-tests tests/deploy/run.sh
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz
 
 e2e: package
 	@$(TIMED) "e2e ($(DISTRO))" tests/e2e/run.sh --distro $(DISTRO)
+
+e2e-lab: deps
+	@$(TIMED) "e2e-lab ($(DISTRO))" tests/e2e/run.sh --distro $(DISTRO) --suites lab
 
 e2e-full: package
 	@$(TIMED) "e2e-full" tests/e2e/run.sh --full

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# The end-to-end suite: boots ONE lab (2 nodes of a distro) and runs the suites against it, in an
+# order that needs a single boot: deploy (needs fresh nodes) -> agent device tests -> lab tools.
+# The lab is always torn down (lab/with-lab), also on failure or Ctrl-C.
+#
+#   tests/e2e/run.sh [--distro bookworm|trixie|bullseye] [--full] [--suites "deploy agent-device lab"]
+#
+# --full runs the suite on bookworm, trixie and bullseye in turn (make e2e-full).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 3
+
+distros=(bookworm)
+suites=(deploy agent-device lab)
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --distro) distros=("$2"); shift 2 ;;
+    --full) distros=(bookworm trixie bullseye); shift ;;
+    --suites) read -r -a suites <<<"$2"; shift 2 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "e2e: unknown argument '$1' (see --help)" >&2; exit 3 ;;
+  esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+  echo "e2e: the lab needs root (QEMU networking, image builds); run as root" >&2; exit 3
+fi
+
+passed=0; failed=0; skipped=0; summary=()
+for distro in "${distros[@]}"; do
+  export RDMA_LAB="e2e-${distro}"
+  echo "=== e2e on ${distro}: lab of 2 nodes, suites: ${suites[*]}"
+  # One script per lab boot: every suite runs even if an earlier one failed, and each result is
+  # written to a file that survives the lab's teardown.
+  results=$(mktemp -d)
+  # shellcheck disable=SC2016 # expanded by the inner shell, inside the lab's environment
+  lab/with-lab --nodes 2 --distro "$distro" -- bash -c '
+    results=$1; shift
+    for s in "$@"; do
+      script=tests/e2e/$s.sh
+      if [ ! -x "$script" ]; then
+        echo "e2e: suite $s: $script missing"; echo 1 > "$results/$s"; continue
+      fi
+      scripts/timed "suite $s" "$script"; echo $? > "$results/$s"
+    done' _ "$results" "${suites[@]}"
+  lab_rc=$?
+  for s in "${suites[@]}"; do
+    rc=$(cat "$results/$s" 2>/dev/null || echo none)
+    case "$rc" in
+      0) passed=$((passed+1)); summary+=("PASS    ${distro}/${s}") ;;
+      77) skipped=$((skipped+1)); summary+=("SKIP    ${distro}/${s} (needs what this machine lacks; see its output)") ;;
+      none) failed=$((failed+1)); summary+=("FAIL    ${distro}/${s} (never ran: the lab did not come up, exit ${lab_rc})") ;;
+      *) failed=$((failed+1)); summary+=("FAIL    ${distro}/${s} (exit ${rc})") ;;
+    esac
+  done
+  rm -rf "$results"
+done
+
+echo "=== e2e summary"
+printf '  %s\n' "${summary[@]}"
+echo "e2e: ${passed} passed, ${failed} failed, ${skipped} skipped"
+[ "$failed" -eq 0 ]
