@@ -1,0 +1,107 @@
+// Shared pieces of the verbs checks: which device ports to test, which GID to use on RoCE, the
+// "missing layer" diagnosis, an RC loopback (two RC QPs of one process connected to each other),
+// CQ waits with deadlines, and perftest's latency statistics.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "rdma_agent/check.hpp"
+#include "verbs_api.hpp"
+
+namespace rdma_agent::verbs {
+
+// One device port to exercise.
+struct PortTarget {
+    std::string device;
+    uint8_t port = 1;
+    std::string entity() const { return device + "/" + std::to_string(port); }
+};
+
+// The ports a check works on: config devices.expected (named ports, else every port), or every
+// device libibverbs lists with its ACTIVE ports. Problems (expected device absent, expected port
+// not ACTIVE, a device without any ACTIVE port) come back as failed entities; `fatal` is set when
+// there is nothing to test at all, naming the missing layer.
+struct Selection {
+    std::vector<PortTarget> targets;
+    std::vector<Entity> problems;
+    std::optional<std::string> fatal;
+};
+Selection select_ports(VerbsApi& api, const Context& ctx);
+
+// Why libibverbs does not list `device` (empty: why it lists no device at all), read from the
+// node's sysfs/dev through ctx.fs: no kernel driver, no uverbs device (ib_uverbs), no device node
+// under /dev/infiniband, or no user-space provider (/etc/libibverbs.d).
+std::string diagnose_missing(const FileSystem& fs, const std::string& device);
+
+std::string port_state_name(int state);
+std::string gid_to_string(const ibv_gid& gid);
+std::string gid_type_name(uint32_t type);
+std::string wc_status_name(int status);
+std::string mtu_name(int mtu);
+
+// The port's attributes and the GID a loopback uses (RoCE: the RoCE v2 IPv4-mapped GID when
+// present, else RoCE v2, else any; InfiniBand: LIDs, gid_index -1).
+struct PortInfo {
+    ibv_port_attr attr{};
+    bool ethernet = false;
+    int gid_index = -1;
+    ibv_gid gid{};
+    uint32_t gid_type = 0;
+    uint32_t ndev_ifindex = 0;
+};
+PortInfo query_port_info(VerbsApi& api, ibv_context* ctx, const PortTarget& t, std::optional<int> gid_index);
+
+// Busy-polls `cq` until one completion arrives or `deadline` passes. Throws VerbsError naming
+// `what` on timeout or on a completion with an error status.
+ibv_wc wait_completion(VerbsApi& api, ibv_cq* cq, std::chrono::steady_clock::time_point deadline,
+                       const char* what, int timeout_ms);
+
+// Two RC QPs of one process on the same port, connected to each other and in RTS.
+// Buffer layout: four regions of `region` bytes: A send, A recv, B send, B recv; one MR.
+// Members are destroyed in reverse order: QPs, CQs, MR, PD, device, then the buffer.
+struct RcLoopback {
+    std::vector<uint8_t> buffer;
+    size_t region = 0;
+    PortTarget target;
+    PortInfo port;
+    DeviceContext ctx;
+    Pd pd;
+    Mr mr;
+    Cq send_cq_a, recv_cq_a, send_cq_b, recv_cq_b;
+    Qp qp_a, qp_b;
+    uint32_t max_inline = 0;
+
+    uint8_t* a_send() { return buffer.data(); }
+    uint8_t* a_recv() { return buffer.data() + region; }
+    uint8_t* b_send() { return buffer.data() + 2 * region; }
+    uint8_t* b_recv() { return buffer.data() + 3 * region; }
+};
+
+struct RcOptions {
+    size_t region = 4096;
+    int depth = 16;              // send and receive queue depth
+    uint32_t inline_size = 0;    // requested max_inline_data (0: none)
+    std::optional<int> gid_index;
+};
+std::unique_ptr<RcLoopback> make_rc_loopback(VerbsApi& api, const PortTarget& t, const RcOptions& opt);
+
+void post_recv_region(VerbsApi& api, ibv_qp* qp, ibv_mr* mr, uint8_t* addr, uint32_t len, uint64_t id,
+                      const char* what);
+
+// perftest's latency report (linux-rdma/perftest src/perftest_parameters.c, print_report_lat):
+// `deltas` are round-trip times (any unit); sorted, the top 2 (LAT_MEASURE_TAIL) dropped, each
+// figure halved (rtt_factor 2 for SEND/WRITE): min = d[0], median as get_median(), average over
+// the kept samples, p99 = d[ceil(m*0.99)], p99.9 = d[ceil(m*0.999)], max = d[m] with m the kept
+// count. Needs at least 3 samples (throws std::invalid_argument otherwise).
+struct LatencyFigures {
+    double min = 0, median = 0, average = 0, p99 = 0, p999 = 0, max = 0;
+    size_t kept = 0;
+};
+LatencyFigures latency_figures(std::vector<double> deltas);
+
+}  // namespace rdma_agent::verbs
