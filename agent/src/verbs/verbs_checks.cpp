@@ -640,6 +640,15 @@ std::unique_ptr<Check> make_multicast_check(std::shared_ptr<VerbsApi> api) { ret
 std::unique_ptr<Check> make_flow_steering_check(std::shared_ptr<VerbsApi> api) { return std::make_unique<FlowSteeringCheck>(std::move(api)); }
 std::unique_ptr<Check> make_latency_check(std::shared_ptr<VerbsApi> api) { return std::make_unique<LatencyCheck>(std::move(api)); }
 
+std::optional<bool> managed_flow_steering(VerbsApi& api, const std::string& ibdev) {
+    try {
+        DeviceContext dev(api, api.open_device(ibdev));
+        return (api.query_device_ex(dev.get(), ibdev).device_cap_flags_ex & IBV_DEVICE_MANAGED_FLOW_STEERING) != 0;
+    } catch (const VerbsError&) {
+        return std::nullopt;
+    }
+}
+
 // RC ping-pong between QP A and QP B of one process, busy-polling the CQs like ib_send_lat
 // (no completion channel). Timestamps are taken at each ping post, like perftest's tposted[],
 // so each sample is one full round trip including the loop; latency_figures() halves it.

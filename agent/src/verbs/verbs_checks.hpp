@@ -43,4 +43,8 @@ struct LatencyStats {
 // Throws std::runtime_error naming the failing verbs call and errno text.
 LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& request);
 
+// Whether `ibdev` reports IBV_DEVICE_MANAGED_FLOW_STEERING (ibv_query_device_ex); nullopt when the
+// device cannot be opened. Fits the FlowSteeringProbe of the mlx4_steering check.
+std::optional<bool> managed_flow_steering(VerbsApi& api, const std::string& ibdev);
+
 }  // namespace rdma_agent
