@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""Fast tests of the deploy playbooks (no VM, nothing changed anywhere but a scratch dir).
+
+Run from the repository root through tests/deploy/run.sh. Prints one PASS/FAIL line per test and
+ends with a summary; exit 0 when everything passed.
+"""
+import concurrent.futures
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+HERE = os.path.join(ROOT, "tests", "deploy")
+INV = os.path.join(HERE, "inventory", "hosts.yml")
+ENV = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"),
+           ANSIBLE_RETRY_FILES_ENABLED="0", ANSIBLE_LOCALHOST_WARNING="0",
+           ANSIBLE_INVENTORY_UNPARSED_WARNING="0", ANSIBLE_COLLECTIONS_PATH="/usr/lib/python3/dist-packages")
+results = []
+
+
+def report(name, ok, detail=""):
+    results.append(ok)
+    print(f"{'PASS' if ok else 'FAIL'}  {name}" + (f"\n      {detail}" if detail and not ok else ""), flush=True)
+
+
+def playbook(args, env=None):
+    cmd = ["ansible-playbook", "-i", INV] + args
+    p = subprocess.run(cmd, cwd=ROOT, env=env or ENV, capture_output=True, text=True, timeout=600)
+    return p.returncode, p.stdout + p.stderr
+
+
+def test_syntax():
+    for pb in ["deploy-rdma.yml", "tests/deploy/resolve.yml", "tests/deploy/render.yml"]:
+        rc, out = playbook(["--syntax-check", pb])
+        report(f"syntax-check {pb}", rc == 0, out[-800:])
+
+
+def test_argument_specs():
+    """Every role documents every default in meta/argument_specs.yml."""
+    roles_dir = os.path.join(ROOT, "roles")
+    for role in sorted(os.listdir(roles_dir)):
+        spec_file = os.path.join(roles_dir, role, "meta", "argument_specs.yml")
+        defaults_file = os.path.join(roles_dir, role, "defaults", "main.yml")
+        if not os.path.exists(spec_file):
+            report(f"argument specs: role {role}", False, "meta/argument_specs.yml missing")
+            continue
+        specs = yaml.safe_load(open(spec_file))["argument_specs"]
+        documented = set()
+        for entry in specs.values():
+            documented |= set((entry.get("options") or {}).keys())
+        defaults = yaml.safe_load(open(defaults_file)) if os.path.exists(defaults_file) else {}
+        missing = sorted(set(defaults or {}) - documented)
+        unprefixed = sorted(v for v in (defaults or {}) if not (v == role or v.startswith(role + "_")))
+        prefix_ok = not unprefixed
+        report(f"argument specs: role {role} documents its {len(defaults or {})} defaults, all prefixed {role}_",
+               not missing and prefix_ok, f"undocumented: {missing}; not prefixed: {unprefixed}")
+
+
+def run_preflight(case):
+    args = ["playbooks/preflight.yml", "--limit", case["host"]]
+    if case.get("vars"):
+        args += ["-e", json.dumps(case["vars"])]
+    return playbook(args)
+
+
+def test_preflight():
+    cases = yaml.safe_load(open(os.path.join(HERE, "cases.yml")))
+    jobs = [("accept", c) for c in cases["accept"]] + [("refuse", c) for c in cases["refuse"]]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        outs = list(pool.map(lambda j: run_preflight(j[1]), jobs))
+    kinds = 0
+    for (kind, case), (rc, out) in zip(jobs, outs):
+        recap = re.search(rf"^{re.escape(case['host'])}\s*:\s*ok=\d+\s+changed=(\d+)", out, re.M)
+        changed = int(recap.group(1)) if recap else -1
+        if kind == "accept":
+            report(f"preflight accepts {case['id']} ({case['host']})", rc == 0 and changed == 0,
+                   f"rc={rc} changed={changed}\n{out[-1500:]}")
+            continue
+        kinds += 1
+        fatal = [l for l in out.splitlines() if "FAILED!" in l or '"msg"' in l or "fatal:" in l]
+        msg = "\n".join(fatal)
+        # The message is JSON-escaped in the output: compare with quotes unescaped.
+        flat = msg.replace('\\"', '"')
+        missing = [e for e in case["expect"] if e not in flat]
+        report(f"preflight refuses {case['id']} ({case['host']}): names host, variable, reason; changed=0",
+               rc != 0 and not missing and changed == 0,
+               f"rc={rc} changed={changed} missing={missing}\n{msg[-1500:] or out[-1500:]}")
+    report(f"preflight has >= 10 kinds of refusal ({kinds})", kinds >= 10)
+
+
+def test_resolution():
+    env = dict(ENV, ANSIBLE_STDOUT_CALLBACK="json")
+    rc, out = playbook(["tests/deploy/resolve.yml"], env=env)
+    try:
+        data = json.JSONDecoder().raw_decode(out[out.index("{"):])[0]
+    except (ValueError, json.JSONDecodeError) as e:
+        report("per-distro resolution ran", False, f"rc={rc} {e}\n{out[-1500:]}")
+        return
+    report("per-distro resolution ran", rc == 0, out[-800:])
+    resolved = {}
+    for play in data["plays"]:
+        for task in play["tasks"]:
+            if task["task"]["name"] == "Print them":
+                for host, res in task["hosts"].items():
+                    resolved[host] = res.get("msg")
+    for f in sorted(os.listdir(os.path.join(HERE, "expected"))):
+        exp = yaml.safe_load(open(os.path.join(HERE, "expected", f)))
+        unsourced = sorted(k for k in exp["values"] if not str(exp["sources"].get(k, "")).strip())
+        report(f"expected/{f}: every value cites its source", not unsourced, f"no source for {unsourced}")
+        for host in exp["hosts"]:
+            got = resolved.get(host)
+            if got is None:
+                report(f"resolution {host}", False, "host not resolved")
+                continue
+            diffs = [f"{k}: expected {v!r}, got {got.get(k)!r}" for k, v in exp["values"].items() if got.get(k) != v]
+            extra = sorted(set(got) - set(exp["values"]))
+            report(f"resolution {host} ({len(exp['values'])} values) matches expected/{f}", not diffs and not extra,
+                   "; ".join(diffs) + (f"; unchecked keys {extra}" if extra else ""))
+
+
+def config_schema():
+    """Struct fields of agent/include/rdma_agent/config.hpp: {struct: [fields]}."""
+    src = open(os.path.join(ROOT, "agent", "include", "rdma_agent", "config.hpp")).read()
+    out = {}
+    for m in re.finditer(r"struct (\w+) \{(.*?)\n\};", src, re.S):
+        out[m.group(1)] = re.findall(r"^\s+[\w:<>, ]+?\s(\w+)(?:\s*=[^;]*)?;", m.group(2), re.M)
+    return out
+
+
+def test_render():
+    with tempfile.TemporaryDirectory() as d:
+        rc, out = playbook(["tests/deploy/render.yml"], env=dict(ENV, RENDER_DIR=d))
+        path = os.path.join(d, "agent.yaml")
+        if rc != 0 or not os.path.exists(path):
+            report("agent.yaml renders with the lab settings", False, out[-1500:])
+            return
+        cfg = yaml.safe_load(open(path))
+    report("agent.yaml renders with the lab settings", True)
+    schema = config_schema()
+    sections = {"stack": "StackConfig", "devices": "DevicesConfig", "verbs": "VerbsConfig",
+                "multicast": "MulticastConfig", "flow_steering": "FlowSteeringConfig",
+                "mlx4_steering": "Mlx4SteeringConfig", "latency": "LatencyConfig"}
+    bad = []
+    for key, val in cfg.items():
+        if key == "schema_version":
+            continue
+        if key not in sections:
+            bad.append(f"unknown section {key}")
+            continue
+        fields = set(schema.get(sections[key], []))
+        for f in val:
+            if f == "budget_us" and key == "latency":
+                continue  # latency.budget_us: {median, p99} <- median_budget_us / p99_budget_us
+            if f not in fields:
+                bad.append(f"{key}.{f} not in {sections[key]} {sorted(fields)}")
+    report("agent.yaml keys mirror config.hpp (sections and fields)", not bad and set(cfg) - {"schema_version"} == set(sections),
+           "; ".join(bad) or f"sections {sorted(cfg)}")
+    lab = (cfg["mlx4_steering"]["expected"] == -1 and cfg["flow_steering"]["required"] is False
+           and cfg["multicast"]["group"] == "239.1.1.1" and cfg["latency"]["budget_us"]["median"] == 2000
+           and cfg["stack"]["expected"] == "inbox" and cfg["devices"]["expected"][0]["name"] == "rxe0")
+    report("agent.yaml carries the lab settings (mlx4 -1, flow steering not required, 239.1.1.1, budget)", lab,
+           json.dumps(cfg))
+
+
+def main():
+    t0 = time.time()
+    for t in (test_syntax, test_argument_specs, test_resolution, test_render, test_preflight):
+        t()
+    failed = results.count(False)
+    print(f"deploy fast tests: {len(results) - failed} passed, {failed} failed ({time.time() - t0:.0f} s)")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
