@@ -226,7 +226,7 @@ def up(nodes, distro, smp=None, mem=1024, timeout=None):
         pass
     verdict = _accel_for(distro, base)
     if smp is None:
-        smp = 2 if nodes == 1 else 1
+        smp = int(os.environ.get("LAB_SMP", "1"))
     if timeout is None:
         timeout = int(os.environ.get("LAB_BOOT_TIMEOUT", "600" if verdict["accel"] == "tcg" else "180"))
     d = inst_dir(name)
