@@ -30,6 +30,7 @@ struct Roots {
     std::string lib = "/lib";       // /lib/modules/<release>/modules.dep (module origin)
     std::string usr = "/usr";       // /usr/lib/x86_64-linux-gnu/libibverbs/*, /usr/bin/ofed_info
     std::string dev = "/dev";       // /dev/infiniband/uverbsN
+    std::string run = "/run";       // /run/modprobe.d (added by the core; --root sets DIR/run)
 };
 
 }  // namespace rdma_agent

@@ -1,0 +1,94 @@
+// Parsers for sysfs/procfs values and helpers that read the RDMA parts of sysfs through a
+// FileSystem. Formats are those the kernel writes (see the comments in src/system/sysfs.cpp).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "rdma_agent/filesystem.hpp"
+
+namespace rdma_agent::sysfs {
+
+// "  text\n" -> "text"
+std::string trim(std::string_view s);
+
+// drivers/infiniband/core/sysfs.c state_show: "4: ACTIVE" -> {4, "ACTIVE"}
+struct NumberedState {
+    int code = 0;
+    std::string name;
+};
+std::optional<NumberedState> parse_numbered_state(std::string_view s);
+
+// rate_show: "100 Gb/sec (4X EDR)", "2.5 Gb/sec (1X SDR)" -> 100.0 / 2.5
+std::optional<double> parse_rate_gbps(std::string_view s);
+
+// A decimal integer with optional sign, surrounding whitespace allowed ("-1\n").
+std::optional<long long> parse_int(std::string_view s);
+
+// PCI ids as sysfs writes them: "0x15b3\n" -> 0x15b3
+std::optional<unsigned> parse_hex_id(std::string_view s);
+
+// GID "fe80:0000:0000:0000:0000:0000:0000:0001": true when all zero (an empty table slot).
+bool gid_is_zero(std::string_view gid);
+bool gid_is_valid(std::string_view gid);
+// "0000:0000:0000:0000:0000:ffff:0a4d:000b" -> "10.77.0.11" for IPv4-mapped GIDs.
+std::optional<std::string> gid_ipv4(std::string_view gid);
+
+// /proc/modules: names of loaded modules (first column).
+std::vector<std::string> parse_proc_modules(std::string_view text);
+
+// Module-name comparison as kmod does it: '-' and '_' are the same.
+std::string normalize_module_name(std::string_view name);
+
+// modules.dep: "kernel/drivers/infiniband/core/ib_core.ko.xz: ..." -> path of module `name`.
+std::optional<std::string> module_path_in_dep(std::string_view modules_dep, std::string_view name);
+// "kernel" | "updates/dkms" | "updates" | "extra/mlnx-ofa_kernel" | "extra" | "other"
+std::string module_origin(std::string_view module_path);
+
+// Reading RDMA sysfs through a FileSystem.
+struct Port {
+    int number = 0;
+    std::optional<NumberedState> state;
+    std::optional<NumberedState> phys_state;
+    std::string state_text, phys_state_text;  // raw, for messages about unreadable values
+    std::optional<std::string> link_layer;
+    std::optional<std::string> rate_text;
+    std::optional<double> rate_gbps;
+    struct Gid {
+        int index = 0;
+        std::string gid;
+        std::string type;     // "RoCE v2", "IB/RoCE v1", "" when not readable
+        std::string ndev;     // netdev from gid_attrs/ndevs, "" when none
+    };
+    std::vector<Gid> gids;    // non-zero entries only
+    std::vector<std::string> netdevs;  // netdevs behind the port
+};
+
+struct Device {
+    std::string name;
+    std::string kernel_driver;   // basename of device/driver, "" when none (e.g. rxe)
+    std::string provider;        // rdma-core provider name (mlx5, mlx4, rxe, ...), "" if unknown
+    std::string fw_ver, node_type, node_guid, board_id, hca_type, parent;
+    std::optional<unsigned> pci_vendor, pci_device;
+    std::string pci_slot;        // basename of the device symlink target
+    std::vector<Port> ports;
+};
+
+std::vector<std::string> device_names(const FileSystem& fs);
+Device read_device(const FileSystem& fs, const std::string& name);
+
+// Kernel driver -> rdma-core provider name (rdma-core providers/*/ match tables).
+std::string provider_for(const std::string& device_name, const std::string& kernel_driver);
+
+struct UverbsEntry {
+    std::string name;                 // "uverbs0"
+    std::string ibdev;                // "rxe0"
+    std::optional<long long> abi_version;
+};
+std::vector<UverbsEntry> uverbs_entries(const FileSystem& fs);
+
+bool module_loaded(const FileSystem& fs, const std::string& name);
+
+}  // namespace rdma_agent::sysfs

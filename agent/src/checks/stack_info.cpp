@@ -1,0 +1,96 @@
+#include "stack_info.hpp"
+
+#include <regex>
+
+#include "rdma_agent/sysfs.hpp"
+
+namespace rdma_agent::checks {
+
+std::optional<std::string> parse_ofed_version(const std::string& text) {
+    // MLNX_OFED's /usr/bin/ofed_info is a shell script that echoes its version for -s, e.g.
+    // "MLNX_OFED_LINUX-4.9-7.1.0.0:"; DOCA-OFED prints "OFED-internal-24.10-1.1.4:".
+    static const std::regex re("(MLNX_OFED_LINUX|MLNX_EN_LINUX|OFED-internal|DOCA-OFED)-[0-9][0-9A-Za-z.\\-]*");
+    std::smatch m;
+    if (text.size() > (1u << 20)) return std::nullopt;
+    if (std::regex_search(text, m, re)) {
+        std::string v = m.str();
+        while (!v.empty() && (v.back() == '.' || v.back() == '-')) v.pop_back();
+        return v;
+    }
+    return std::nullopt;
+}
+
+std::optional<std::string> rdma_core_version_from_soname(const std::string& f) {
+    // rdma-core's libibverbs/CMakeLists.txt: rdma_library(ibverbs ... 1 1.14.${PACKAGE_VERSION})
+    static const std::regex re("^libibverbs\\.so\\.1\\.[0-9]+\\.([0-9]+(\\.[0-9]+)?)$");
+    std::smatch m;
+    if (std::regex_match(f, m, re)) return m[1].str();
+    return std::nullopt;
+}
+
+std::optional<std::pair<std::string, int>> parse_provider_lib(const std::string& f) {
+    // rdma-core buildlib/rdma_functions.cmake rdma_provider(): lib<name>-rdmav<ABI>.so
+    static const std::regex re("^lib([A-Za-z0-9_]+)-rdmav([0-9]+)\\.so$");
+    std::smatch m;
+    if (std::regex_match(f, m, re) && m[2].length() < 6) return std::make_pair(m[1].str(), std::stoi(m[2].str()));
+    return std::nullopt;
+}
+
+StackInfo read_stack_info(const FileSystem& fs) {
+    StackInfo s;
+    if (auto r = fs.read("/proc/sys/kernel/osrelease")) {
+        auto t = sysfs::trim(*r);
+        if (!t.empty() && t.find('/') == std::string::npos && t != "." && t != "..") s.kernel_release = t;
+    }
+    std::optional<std::string> dep;
+    if (s.kernel_release) {
+        dep = fs.read("/lib/modules/" + *s.kernel_release + "/modules.dep");
+        s.modules_dep_found = dep.has_value();
+    }
+    for (const char* m : kRdmaModules) {
+        ModuleInfo mi;
+        mi.name = m;
+        mi.loaded = sysfs::module_loaded(fs, m);
+        if (dep) {
+            mi.path = sysfs::module_path_in_dep(*dep, m);
+            if (mi.path) mi.origin = sysfs::module_origin(*mi.path);
+        }
+        if (auto v = fs.read("/sys/module/" + std::string(m) + "/version")) mi.version = sysfs::trim(*v);
+        if (auto v = fs.read("/sys/module/" + std::string(m) + "/taint")) mi.taint = sysfs::trim(*v);
+        s.modules.push_back(std::move(mi));
+    }
+    for (const char* p : {"/usr/bin/ofed_info", "/usr/local/bin/ofed_info"}) {
+        if (auto t = fs.read(p)) {
+            s.ofed_info_path = p;
+            s.ofed_version = parse_ofed_version(*t);
+            break;
+        }
+    }
+    // libibverbs and its providers: Debian multiarch dir first, then the RPM layout.
+    for (const char* d : {"/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"}) {
+        const auto names = fs.list(d);
+        for (const auto& n : names) {
+            if (auto v = rdma_core_version_from_soname(n)) {
+                s.rdma_core_version = v;
+                s.libibverbs_path = std::string(d) + "/" + n;
+            }
+        }
+        const std::string pd = std::string(d) + "/libibverbs";
+        auto libs = fs.list(pd);
+        if (!libs.empty() && s.provider_dir.empty()) {
+            s.provider_dir = pd;
+            s.provider_libs = libs;
+        }
+        if (s.libibverbs_path && !s.provider_dir.empty()) break;
+    }
+    for (const auto& n : fs.list("/etc/libibverbs.d"))
+        if (n.ends_with(".driver")) s.driver_files.push_back(n);
+
+    bool out_of_tree = false;
+    for (const auto& m : s.modules)
+        if (m.loaded && !m.origin.empty() && m.origin != "kernel") out_of_tree = true;
+    s.detected = (s.ofed_info_path || out_of_tree) ? "mofed" : "inbox";
+    return s;
+}
+
+}  // namespace rdma_agent::checks
