@@ -6,7 +6,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <atomic>
 #include <chrono>
+#include <exception>
+#include <thread>
 #include <cerrno>
 #include <cstddef>
 #include <cstring>
@@ -649,6 +652,10 @@ std::optional<bool> managed_flow_steering(VerbsApi& api, const std::string& ibde
     }
 }
 
+namespace {
+struct PeerStopped {};  // the other side of the ping-pong failed: stop waiting
+}  // namespace
+
 // RC ping-pong between QP A and QP B of one process, busy-polling the CQs like ib_send_lat
 // (no completion channel). Timestamps are taken at each ping post, like perftest's tposted[],
 // so each sample is one full round trip including the loop; latency_figures() halves it.
@@ -671,75 +678,131 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     verbs::RcOptions opt;
     opt.region = static_cast<size_t>(req.size);
     opt.depth = kDepth;
-    opt.inline_size = req.size <= 64 ? static_cast<uint32_t>(req.size) : 0;
+    opt.inline_size = req.inline_size > 0 && req.size <= req.inline_size ? static_cast<uint32_t>(req.inline_size) : 0;
     opt.gid_index = req.gid_index;
-    std::unique_ptr<verbs::RcLoopback> lb;
-    try {
-        lb = verbs::make_rc_loopback(api, t, opt);
-    } catch (const VerbsError& e) {
-        if (opt.inline_size == 0 || e.call() != "ibv_create_qp") throw;
-        opt.inline_size = 0;  // provider without inline support: plain sends
-        lb = verbs::make_rc_loopback(api, t, opt);
-    }
+    auto lb = verbs::make_rc_loopback(api, t, opt);
     const auto len = static_cast<uint32_t>(req.size);
     for (int i = 0; i < kDepth; ++i) {
         verbs::post_recv_region(api, lb->qp_a.get(), lb->mr.get(), lb->a_recv(), len, 0, "RECV on QP A");
         verbs::post_recv_region(api, lb->qp_b.get(), lb->mr.get(), lb->b_recv(), len, 0, "RECV on QP B");
     }
-    ibv_sge sge_a{reinterpret_cast<uintptr_t>(lb->a_send()), len, lb->mr->lkey};
-    ibv_sge sge_b{reinterpret_cast<uintptr_t>(lb->b_send()), len, lb->mr->lkey};
-    ibv_send_wr wr_a{}, wr_b{};
-    for (auto* w : {&wr_a, &wr_b}) {
-        w->num_sge = 1;
-        w->opcode = IBV_WR_SEND;
-    }
-    wr_a.sg_list = &sge_a;
-    wr_b.sg_list = &sge_b;
-    const int inline_flag = (lb->max_inline >= len && opt.inline_size > 0) ? IBV_SEND_INLINE : 0;
-    ibv_sge rsge_a{reinterpret_cast<uintptr_t>(lb->a_recv()), len, lb->mr->lkey};
-    ibv_sge rsge_b{reinterpret_cast<uintptr_t>(lb->b_recv()), len, lb->mr->lkey};
-    ibv_recv_wr rwr_a{}, rwr_b{};
-    rwr_a.sg_list = &rsge_a;
-    rwr_a.num_sge = 1;
-    rwr_b.sg_list = &rsge_b;
-    rwr_b.num_sge = 1;
+    const unsigned inline_flag = opt.inline_size > 0 && lb->max_inline >= len ? static_cast<unsigned>(IBV_SEND_INLINE) : 0U;
+    const auto timeout = std::chrono::milliseconds(req.timeout_ms);
 
-    int outstanding_a = 0, outstanding_b = 0;  // signalled sends not yet completed
-    auto reap = [&](ibv_cq* cq, int& outstanding, const char* what, std::chrono::steady_clock::time_point dl) {
-        ibv_wc wc;
-        while (outstanding > 0) {
-            const int got = api.poll_cq(cq, 1, &wc, what);
-            if (got == 1) {
+    // One side of the ping-pong: its QP, send/recv CQs and buffers.
+    struct Side {
+        ibv_qp* qp;
+        ibv_cq* scq;
+        ibv_cq* rcq;
+        ibv_sge sge, rsge;
+        ibv_send_wr wr{};
+        ibv_recv_wr rwr{};
+        int outstanding = 0;  // signalled sends not yet reaped
+        const char* send_what;
+        const char* recv_what;
+        const char* reap_what;
+    };
+    Side a{lb->qp_a.get(), lb->send_cq_a.get(), lb->recv_cq_a.get(),
+           {reinterpret_cast<uintptr_t>(lb->a_send()), len, lb->mr->lkey},
+           {reinterpret_cast<uintptr_t>(lb->a_recv()), len, lb->mr->lkey},
+           {}, {}, 0, "ping SEND on QP A", "pong RECV on QP A", "SEND completions on QP A"};
+    Side b{lb->qp_b.get(), lb->send_cq_b.get(), lb->recv_cq_b.get(),
+           {reinterpret_cast<uintptr_t>(lb->b_send()), len, lb->mr->lkey},
+           {reinterpret_cast<uintptr_t>(lb->b_recv()), len, lb->mr->lkey},
+           {}, {}, 0, "pong SEND on QP B", "ping RECV on QP B", "SEND completions on QP B"};
+    for (Side* s : {&a, &b}) {
+        s->wr.sg_list = &s->sge;
+        s->wr.num_sge = 1;
+        s->wr.opcode = IBV_WR_SEND;
+        s->rwr.sg_list = &s->rsge;
+        s->rwr.num_sge = 1;
+    }
+    std::atomic<bool> stop{false};
+    auto send = [&](Side& s, int i) {
+        const bool signal = (i % kSignalEvery) == kSignalEvery - 1;
+        s.wr.send_flags = inline_flag | (signal ? static_cast<unsigned>(IBV_SEND_SIGNALED) : 0U);
+        api.post_send(s.qp, s.wr, s.send_what);
+        if (signal) ++s.outstanding;
+    };
+    // Busy-polls the receive CQ (no completion channel, like ib_send_lat), then reposts.
+    auto receive = [&](Side& s, Clock::time_point dl) {
+        ibv_wc wc{};
+        for (unsigned spin = 0;; ++spin) {
+            if (api.poll_cq(s.rcq, 1, &wc, s.recv_what) == 1) break;
+            if ((spin & 255U) == 255U) {
+                if (Clock::now() > dl)
+                    throw VerbsError("ibv_poll_cq", s.recv_what,
+                                     "timed out after " + std::to_string(req.timeout_ms) + " ms waiting for the completion");
+                if (stop.load(std::memory_order_relaxed)) throw PeerStopped{};
+            }
+        }
+        if (wc.status != IBV_WC_SUCCESS)
+            throw VerbsError("ibv_poll_cq", s.recv_what, "completion with error status: " + verbs::wc_status_name(wc.status));
+        api.post_recv(s.qp, s.rwr, s.recv_what);
+    };
+    // Reaps signalled send completions; blocks only when two are outstanding (queue filling up).
+    auto reap = [&](Side& s, Clock::time_point dl) {
+        ibv_wc wc{};
+        while (s.outstanding > 0) {
+            if (api.poll_cq(s.scq, 1, &wc, s.reap_what) == 1) {
                 if (wc.status != IBV_WC_SUCCESS)
-                    throw VerbsError("ibv_poll_cq", what, "completion with error status: " + verbs::wc_status_name(wc.status));
-                --outstanding;
+                    throw VerbsError("ibv_poll_cq", s.reap_what, "completion with error status: " + verbs::wc_status_name(wc.status));
+                --s.outstanding;
                 continue;
             }
-            if (outstanding < 2) return;  // keep going; block only when the queue would fill
+            if (s.outstanding < 2) return;
             if (Clock::now() > dl)
-                throw VerbsError("ibv_poll_cq", what, "timed out after " + std::to_string(req.timeout_ms) + " ms");
+                throw VerbsError("ibv_poll_cq", s.reap_what, "timed out after " + std::to_string(req.timeout_ms) + " ms");
+        }
+    };
+    auto responder = [&] {  // side B: answer every ping
+        for (int i = 0; i < req.iters; ++i) {
+            // twice the timeout: a lost ping is reported by the measuring side (its round trip)
+            const auto dl = Clock::now() + 2 * timeout;
+            receive(b, dl);
+            send(b, i);
+            reap(b, dl);
         }
     };
     std::vector<Clock::time_point> posted(static_cast<size_t>(req.iters));
-    const auto timeout = std::chrono::milliseconds(req.timeout_ms);
-    for (int i = 0; i < req.iters; ++i) {
-        const bool signal = (i % kSignalEvery) == kSignalEvery - 1;
-        wr_a.send_flags = static_cast<unsigned>(inline_flag | (signal ? IBV_SEND_SIGNALED : 0));
-        wr_b.send_flags = wr_a.send_flags;
-        const auto now = Clock::now();
-        posted[static_cast<size_t>(i)] = now;
-        const auto dl = now + timeout;
-        api.post_send(lb->qp_a.get(), wr_a, "ping SEND on QP A");
-        if (signal) ++outstanding_a;
-        verbs::wait_completion(api, lb->recv_cq_b.get(), dl, "ping RECV on QP B", req.timeout_ms);
-        api.post_recv(lb->qp_b.get(), rwr_b, "RECV on QP B");
-        api.post_send(lb->qp_b.get(), wr_b, "pong SEND on QP B");
-        if (signal) ++outstanding_b;
-        verbs::wait_completion(api, lb->recv_cq_a.get(), dl, "pong RECV on QP A", req.timeout_ms);
-        api.post_recv(lb->qp_a.get(), rwr_a, "RECV on QP A");
-        reap(lb->send_cq_a.get(), outstanding_a, "SEND completions on QP A", dl);
-        reap(lb->send_cq_b.get(), outstanding_b, "SEND completions on QP B", dl);
+    std::exception_ptr responder_error;
+    std::thread responder_thread;
+    if (req.responder_thread) {
+        responder_thread = std::thread([&] {
+            try {
+                responder();
+            } catch (const PeerStopped&) {
+                // the measuring side failed first and reports its own error
+            } catch (...) {
+                responder_error = std::current_exception();
+                stop = true;
+            }
+        });
     }
+    try {
+        for (int i = 0; i < req.iters; ++i) {
+            const auto now = Clock::now();
+            posted[static_cast<size_t>(i)] = now;
+            const auto dl = now + timeout;
+            send(a, i);
+            if (!req.responder_thread) {
+                receive(b, dl);
+                send(b, i);
+            }
+            receive(a, dl);
+            reap(a, dl);
+            if (!req.responder_thread) reap(b, dl);
+        }
+    } catch (const PeerStopped&) {  // the responder failed: its error is the cause
+        if (responder_thread.joinable()) responder_thread.join();
+        std::rethrow_exception(responder_error);
+    } catch (...) {
+        stop = true;
+        if (responder_thread.joinable()) responder_thread.join();
+        throw;
+    }
+    if (responder_thread.joinable()) responder_thread.join();
+    if (responder_error) std::rethrow_exception(responder_error);
     std::vector<double> deltas;
     deltas.reserve(posted.size());
     for (size_t i = 1; i < posted.size(); ++i)

@@ -29,6 +29,11 @@ struct LatencyRequest {
     int size = 2;
     int iters = 1000;
     int timeout_ms = 5000;
+    // QP B answers from its own thread, busy-polling like ib_send_lat's server process (the
+    // client and server of ib_send_lat poll concurrently); false: one thread plays both sides.
+    bool responder_thread = true;
+    // Inline sends up to this size (0: none, which is what ib_send_lat uses on rxe).
+    int inline_size = 0;
 };
 
 struct LatencyStats {

@@ -47,6 +47,7 @@ FakeVerbs::~FakeVerbs() {
 }
 
 void FakeVerbs::add_device(FakeDevice d) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     DevState s;
     for (size_t i = 0; i < d.ports.size(); ++i)
         for (auto& g : d.ports[i].gids) g.port_num = static_cast<uint32_t>(i + 1);
@@ -69,6 +70,7 @@ long FakeVerbs::last(const std::string& call) const {
 }
 
 void FakeVerbs::enter(const std::string& call, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.push_back(call);
     const int n = ++calls_[call];
     auto it = fail_.find(call);
@@ -76,6 +78,7 @@ void FakeVerbs::enter(const std::string& call, const std::string& obj) {
 }
 
 FakeVerbs::DevState& FakeVerbs::dev_of(ibv_context* ctx) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     const std::string& name = contexts_.at(ctx);
     for (auto& d : devices_)
         if (d.dev.name == name) return d;
@@ -85,6 +88,7 @@ FakeVerbs::DevState& FakeVerbs::dev_of(ibv_context* ctx) {
 void FakeVerbs::push_wc(ibv_cq* cq, const ibv_wc& wc) { cqs_[cq].push_back(wc); }
 
 std::vector<std::string> FakeVerbs::device_names() {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_get_device_list", "libibverbs");
     std::vector<std::string> v;
     for (const auto& d : devices_) v.push_back(d.dev.name);
@@ -92,6 +96,7 @@ std::vector<std::string> FakeVerbs::device_names() {
 }
 
 ibv_context* FakeVerbs::open_device(const std::string& name) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_open_device", name);
     for (auto& d : devices_) {
         if (d.dev.name != name) continue;
@@ -105,6 +110,7 @@ ibv_context* FakeVerbs::open_device(const std::string& name) {
 }
 
 int FakeVerbs::close_device(ibv_context* ctx) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_close_device");
     if (busy(ctx, "ibv_close_device")) return EBUSY;
     contexts_.erase(ctx);
@@ -114,6 +120,7 @@ int FakeVerbs::close_device(ibv_context* ctx) noexcept {
 }
 
 ibv_device_attr_ex FakeVerbs::query_device_ex(ibv_context* ctx, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_query_device_ex", obj);
     ibv_device_attr_ex a{};
     const auto& d = dev_of(ctx).dev;
@@ -123,6 +130,7 @@ ibv_device_attr_ex FakeVerbs::query_device_ex(ibv_context* ctx, const std::strin
 }
 
 ibv_port_attr FakeVerbs::query_port(ibv_context* ctx, uint8_t port, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_query_port", obj);
     const auto& d = dev_of(ctx).dev;
     if (port < 1 || port > d.ports.size()) throw VerbsError("ibv_query_port", obj, EINVAL);
@@ -138,6 +146,7 @@ ibv_port_attr FakeVerbs::query_port(ibv_context* ctx, uint8_t port, const std::s
 }
 
 std::vector<ibv_gid_entry> FakeVerbs::query_gid_table(ibv_context* ctx, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_query_gid_table", obj);
     std::vector<ibv_gid_entry> v;
     for (const auto& p : dev_of(ctx).dev.ports) v.insert(v.end(), p.gids.begin(), p.gids.end());
@@ -145,6 +154,7 @@ std::vector<ibv_gid_entry> FakeVerbs::query_gid_table(ibv_context* ctx, const st
 }
 
 ibv_pd* FakeVerbs::alloc_pd(ibv_context* ctx, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_alloc_pd", obj);
     auto* pd = new ibv_pd{};
     pd->context = ctx;
@@ -153,6 +163,7 @@ ibv_pd* FakeVerbs::alloc_pd(ibv_context* ctx, const std::string& obj) {
     return pd;
 }
 int FakeVerbs::dealloc_pd(ibv_pd* pd) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_dealloc_pd");
     if (busy(pd, "ibv_dealloc_pd")) return EBUSY;
     drop(pd->context);
@@ -162,6 +173,7 @@ int FakeVerbs::dealloc_pd(ibv_pd* pd) noexcept {
 }
 
 ibv_mr* FakeVerbs::reg_mr(ibv_pd* pd, void* addr, size_t len, int, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_reg_mr", obj);
     auto* mr = new ibv_mr{};
     mr->context = pd->context;
@@ -176,6 +188,7 @@ ibv_mr* FakeVerbs::reg_mr(ibv_pd* pd, void* addr, size_t len, int, const std::st
     return mr;
 }
 int FakeVerbs::dereg_mr(ibv_mr* mr) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_dereg_mr");
     mrs_.erase(mr);
     drop(mr->pd);
@@ -185,6 +198,7 @@ int FakeVerbs::dereg_mr(ibv_mr* mr) noexcept {
 }
 
 ibv_comp_channel* FakeVerbs::create_comp_channel(ibv_context* ctx, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_create_comp_channel", obj);
     auto* ch = new ibv_comp_channel{};
     ch->context = ctx;
@@ -193,6 +207,7 @@ ibv_comp_channel* FakeVerbs::create_comp_channel(ibv_context* ctx, const std::st
     return ch;
 }
 int FakeVerbs::destroy_comp_channel(ibv_comp_channel* ch) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_destroy_comp_channel");
     if (busy(ch, "ibv_destroy_comp_channel")) return EBUSY;
     delete ch;
@@ -201,6 +216,7 @@ int FakeVerbs::destroy_comp_channel(ibv_comp_channel* ch) noexcept {
 }
 
 ibv_cq* FakeVerbs::create_cq(ibv_context* ctx, int cqe, ibv_comp_channel* ch, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_create_cq", obj);
     auto* cq = new ibv_cq{};
     cq->context = ctx;
@@ -213,6 +229,7 @@ ibv_cq* FakeVerbs::create_cq(ibv_context* ctx, int cqe, ibv_comp_channel* ch, co
     return cq;
 }
 int FakeVerbs::destroy_cq(ibv_cq* cq) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_destroy_cq");
     if (busy(cq, "ibv_destroy_cq")) return EBUSY;
     drop(cq->context);
@@ -224,6 +241,7 @@ int FakeVerbs::destroy_cq(ibv_cq* cq) noexcept {
 }
 
 ibv_qp* FakeVerbs::create_qp(ibv_pd* pd, ibv_qp_init_attr& attr, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_create_qp", obj);
     auto* qp = new ibv_qp{};
     qp->context = pd->context;
@@ -241,6 +259,7 @@ ibv_qp* FakeVerbs::create_qp(ibv_pd* pd, ibv_qp_init_attr& attr, const std::stri
     return qp;
 }
 int FakeVerbs::destroy_qp(ibv_qp* qp) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_destroy_qp");
     if (busy(qp, "ibv_destroy_qp")) return EBUSY;
     drop(qp->pd);
@@ -254,12 +273,14 @@ int FakeVerbs::destroy_qp(ibv_qp* qp) noexcept {
 }
 
 void FakeVerbs::modify_qp(ibv_qp* qp, ibv_qp_attr& attr, int mask, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_modify_qp", obj);
     if ((mask & IBV_QP_STATE) != 0) qp->state = attr.qp_state;
     if ((mask & IBV_QP_DEST_QPN) != 0) qps_.at(qp->qp_num).peer = attr.dest_qp_num;
 }
 
 ibv_ah* FakeVerbs::create_ah(ibv_pd* pd, ibv_ah_attr&, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_create_ah", obj);
     auto* ah = new ibv_ah{};
     ah->context = pd->context;
@@ -269,6 +290,7 @@ ibv_ah* FakeVerbs::create_ah(ibv_pd* pd, ibv_ah_attr&, const std::string& obj) {
     return ah;
 }
 int FakeVerbs::destroy_ah(ibv_ah* ah) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_destroy_ah");
     drop(ah->pd);
     delete ah;
@@ -277,6 +299,7 @@ int FakeVerbs::destroy_ah(ibv_ah* ah) noexcept {
 }
 
 ibv_flow* FakeVerbs::create_flow(ibv_qp* qp, ibv_flow_attr* attr, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_create_flow", obj);
     if (attr->num_of_specs != 3) throw VerbsError("ibv_create_flow", obj, EINVAL);
     auto* f = new ibv_flow{};
@@ -287,6 +310,7 @@ ibv_flow* FakeVerbs::create_flow(ibv_qp* qp, ibv_flow_attr* attr, const std::str
     return f;
 }
 int FakeVerbs::destroy_flow(ibv_flow* flow) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("ibv_destroy_flow");
     drop(flow_qp_[flow]);
     flow_qp_.erase(flow);
@@ -296,6 +320,7 @@ int FakeVerbs::destroy_flow(ibv_flow* flow) noexcept {
 }
 
 void FakeVerbs::post_recv(ibv_qp* qp, ibv_recv_wr& wr, const char* what) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_post_recv", what);
     auto& s = qps_.at(qp->qp_num);
     ibv_recv_wr copy = wr;
@@ -305,6 +330,7 @@ void FakeVerbs::post_recv(ibv_qp* qp, ibv_recv_wr& wr, const char* what) {
 }
 
 void FakeVerbs::post_send(ibv_qp* qp, ibv_send_wr& wr, const char* what) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("ibv_post_send", what);
     if (qp->state != IBV_QPS_RTS) throw VerbsError("ibv_post_send", what, EINVAL);
     const ibv_sge& sge = *wr.sg_list;
@@ -355,6 +381,7 @@ void FakeVerbs::post_send(ibv_qp* qp, ibv_send_wr& wr, const char* what) {
 }
 
 int FakeVerbs::poll_cq(ibv_cq* cq, int n, ibv_wc* wc, const char* what) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     // Not logged (hot loop); failure injection still applies.
     const int c = ++calls_["ibv_poll_cq"];
     if (auto it = fail_.find("ibv_poll_cq"); it != fail_.end() && it->second.first == c)
@@ -369,6 +396,7 @@ int FakeVerbs::poll_cq(ibv_cq* cq, int n, ibv_wc* wc, const char* what) {
 }
 
 rdma_event_channel* FakeVerbs::create_event_channel(const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("rdma_create_event_channel", obj);
     auto* ch = new rdma_event_channel{};
     ch->fd = -1;
@@ -377,6 +405,7 @@ rdma_event_channel* FakeVerbs::create_event_channel(const std::string& obj) {
     return ch;
 }
 int FakeVerbs::destroy_event_channel(rdma_event_channel* ch) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("rdma_destroy_event_channel");
     if (busy(ch, "rdma_destroy_event_channel")) return EBUSY;
     for (auto* ev : events_[ch]) delete ev;
@@ -387,6 +416,7 @@ int FakeVerbs::destroy_event_channel(rdma_event_channel* ch) noexcept {
 }
 
 rdma_cm_id* FakeVerbs::create_id(rdma_event_channel* ch, rdma_port_space ps, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("rdma_create_id", obj);
     auto* id = new rdma_cm_id{};
     id->channel = ch;
@@ -396,6 +426,7 @@ rdma_cm_id* FakeVerbs::create_id(rdma_event_channel* ch, rdma_port_space ps, con
     return id;
 }
 int FakeVerbs::destroy_id(rdma_cm_id* id) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("rdma_destroy_id");
     if (busy(id, "rdma_destroy_id")) return EBUSY;
     drop(id->channel);
@@ -407,6 +438,7 @@ int FakeVerbs::destroy_id(rdma_cm_id* id) noexcept {
 void FakeVerbs::bind_addr(rdma_cm_id*, sockaddr*, const std::string& obj) { enter("rdma_bind_addr", obj); }
 
 void FakeVerbs::resolve_addr(rdma_cm_id* id, sockaddr* src, sockaddr*, int, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("rdma_resolve_addr", obj);
     char text[INET6_ADDRSTRLEN] = {};
     sockaddr_in sin{};
@@ -430,6 +462,7 @@ void FakeVerbs::resolve_addr(rdma_cm_id* id, sockaddr* src, sockaddr*, int, cons
 }
 
 rdma_cm_event* FakeVerbs::get_cm_event(rdma_event_channel* ch, int, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("rdma_get_cm_event", obj);
     auto& q = events_.at(ch);
     if (q.empty()) return nullptr;  // "timed out"
@@ -439,6 +472,7 @@ rdma_cm_event* FakeVerbs::get_cm_event(rdma_event_channel* ch, int, const std::s
     return ev;
 }
 int FakeVerbs::ack_cm_event(rdma_cm_event* ev) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("rdma_ack_cm_event");
     delete ev;
     --live_;
@@ -446,6 +480,7 @@ int FakeVerbs::ack_cm_event(rdma_cm_event* ev) noexcept {
 }
 
 void FakeVerbs::create_id_qp(rdma_cm_id* id, ibv_pd* pd, ibv_qp_init_attr& attr, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("rdma_create_qp", obj);
     auto* qp = new ibv_qp{};
     qp->context = pd->context;
@@ -464,6 +499,7 @@ void FakeVerbs::create_id_qp(rdma_cm_id* id, ibv_pd* pd, ibv_qp_init_attr& attr,
     ++live_;
 }
 int FakeVerbs::destroy_id_qp(rdma_cm_id* id) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("rdma_destroy_qp");
     if (busy(id->qp, "rdma_destroy_qp")) return EBUSY;
     drop(id->qp->pd);
@@ -479,6 +515,7 @@ int FakeVerbs::destroy_id_qp(rdma_cm_id* id) noexcept {
 }
 
 void FakeVerbs::join_multicast(rdma_cm_id* id, sockaddr*, void*, const std::string& obj) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     enter("rdma_join_multicast", obj);
     if (id->qp != nullptr) mcast_members_.insert(id->qp->qp_num);
     if (id->qp != nullptr) hold(id->qp);
@@ -492,6 +529,7 @@ void FakeVerbs::join_multicast(rdma_cm_id* id, sockaddr*, void*, const std::stri
     events_.at(id->channel).push_back(ev);
 }
 int FakeVerbs::leave_multicast(rdma_cm_id* id, sockaddr*) noexcept {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("rdma_leave_multicast");
     if (id->qp != nullptr) mcast_members_.erase(id->qp->qp_num);
     if (id->qp != nullptr) drop(id->qp);
@@ -500,6 +538,7 @@ int FakeVerbs::leave_multicast(rdma_cm_id* id, sockaddr*) noexcept {
 }
 
 std::optional<std::string> FakeVerbs::netdev_ipv4(const std::string& ifname) {
+    const std::lock_guard<std::recursive_mutex> lock(mu_);
     log.emplace_back("getifaddrs");
     auto it = ipv4.find(ifname);
     if (it == ipv4.end()) return std::nullopt;

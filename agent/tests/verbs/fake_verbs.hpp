@@ -6,6 +6,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <string>
 #include <vector>
@@ -121,6 +122,7 @@ private:
         return true;
     }
     std::map<const void*, int> refs_;
+    std::recursive_mutex mu_;  // measure_latency's responder thread calls in concurrently
     std::map<ibv_flow*, ibv_qp*> flow_qp_;
 
     std::map<std::string, std::pair<int, int>> fail_;  // call -> (nth, errno)

@@ -281,6 +281,7 @@ TEST_CASE("latency: measure_latency runs the ping-pong", "[latency]") {
     api.add_device(test::rxe_device("rxe0"));
     LatencyRequest req;
     req.iters = 200;
+    req.responder_thread = GENERATE(true, false);
     const auto s = measure_latency(api, req);
     CHECK(s.device == "rxe0");
     CHECK(s.iters == 200);
@@ -311,14 +312,33 @@ TEST_CASE("latency: measure_latency runs the ping-pong", "[latency]") {
         CHECK_THROWS_WITH(measure_latency(a3, r3), Catch::Contains("GID index 9 is not a valid entry"));
         CHECK(a3.live() == 0);
     }
-    SECTION("lost pong times out") {
+    SECTION("lost ping times out (responder thread): the measuring side reports") {
         FakeVerbs a4;
         a4.add_device(test::rxe_device("rxe0"));
         a4.deliver = false;
         LatencyRequest r4;
         r4.timeout_ms = 20;
-        CHECK_THROWS_WITH(measure_latency(a4, r4), Catch::Contains("ping RECV on QP B") && Catch::Contains("timed out"));
+        CHECK_THROWS_WITH(measure_latency(a4, r4), Catch::Contains("pong RECV on QP A") && Catch::Contains("timed out"));
         CHECK(a4.live() == 0);
+    }
+    SECTION("lost ping times out (one thread)") {
+        FakeVerbs a5;
+        a5.add_device(test::rxe_device("rxe0"));
+        a5.deliver = false;
+        LatencyRequest r5;
+        r5.timeout_ms = 20;
+        r5.responder_thread = false;
+        CHECK_THROWS_WITH(measure_latency(a5, r5), Catch::Contains("ping RECV on QP B") && Catch::Contains("timed out"));
+        CHECK(a5.live() == 0);
+    }
+    SECTION("responder failure is the reported cause") {
+        FakeVerbs a6;
+        a6.add_device(test::rxe_device("rxe0"));
+        a6.fail("ibv_post_send", EIO, 2);  // the first pong
+        LatencyRequest r6;
+        CHECK_THROWS_WITH(measure_latency(a6, r6), Catch::Contains("ibv_post_send(pong SEND on QP B)") &&
+                                                      Catch::Contains(std::strerror(EIO)));
+        CHECK(a6.live() == 0);
     }
 }
 
