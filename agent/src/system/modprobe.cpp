@@ -50,7 +50,7 @@ std::vector<std::pair<std::string, std::string>> split_params(std::string_view s
             if (c == '=' && equals == std::string::npos) equals = token.size();
             token += c;
         }
-        if (token.empty()) continue;
+        if (token.empty() || equals == 0) continue;  // "=value" names no parameter
         if (equals == std::string::npos) out.emplace_back(token, "");
         else out.emplace_back(token.substr(0, equals), token.substr(equals + 1));
     }
