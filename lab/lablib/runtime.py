@@ -561,10 +561,10 @@ def capture(node, dest):
     n = node_of(st, node)
     if os.path.exists(dest) and os.listdir(dest):
         raise LabError(f"capture: {dest} exists and is not empty; remove it or pick another DIR")
-    script = os.path.join(LAB_DIR, "capture.sh")
-    if copy(node, script, "/tmp/lab-capture.sh", "push") != 0:
+    script = os.path.join(LAB_DIR, "capture.py")
+    if copy(node, script, "/tmp/lab-capture.py", "push") != 0:
         raise LabError(f"capture: could not copy {script} to {node}")
-    rc, out, err = ssh_run(n, "bash /tmp/lab-capture.sh /tmp/lab-capture", timeout=300)
+    rc, out, err = ssh_run(n, "/usr/bin/python3 /tmp/lab-capture.py /tmp/lab-capture", timeout=600)
     if rc != 0:
         raise LabError(f"capture on {node} failed (exit {rc}):\n{out}{err}")
     os.makedirs(dest, exist_ok=True)

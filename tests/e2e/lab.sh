@@ -99,12 +99,20 @@ if grep -q 'rc=0/0' <<<"$out" && grep -q 'bytes in' <<<"$out"; then
   pass "ibv_rc_pingpong loopback on $n1 ($(grep -m1 'bytes in' <<<"$out"))"
 else fail "ibv_rc_pingpong loopback on $n1"; indent <<<"$out"; fi
 
-out=$(on "$n1" 120 "timeout 60 ib_send_lat -d $d1 -x $g1 -n 200 >/tmp/lat-srv.log 2>&1 & sleep 2;
-  timeout 60 ib_send_lat -d $d1 -x $g1 -n 200 localhost; c=\$?; wait \$!; s=\$?; echo rc=\$c/\$s" 2>&1)
-# Result line: #bytes #iterations t_min t_max t_typical t_avg t_stdev 99% 99.9%
-lat=$(awk '$1 == 2 && $2 == 200 {print $5}' <<<"$out")
-if grep -q 'rc=0/0' <<<"$out" && [ -n "$lat" ]; then
-  pass "ib_send_lat loopback on $n1: t_typical ${lat} us (2 bytes, 200 iterations, RC)"
+# perftest turns TSC ticks into microseconds with a CPU MHz it samples at start; on a loaded TCG
+# host that sampling can fail ("Correlation coefficient r^2 ... < 0.9") and every figure reads
+# "inf". Up to 3 tries for a finite figure; a completed run without one still proves the verbs path.
+for try in 1 2 3; do
+  out=$(on "$n1" 120 "timeout 60 ib_send_lat -d $d1 -x $g1 -n 200 >/tmp/lat-srv.log 2>&1 & sleep 2;
+    timeout 60 ib_send_lat -d $d1 -x $g1 -n 200 localhost; c=\$?; wait \$!; s=\$?; echo rc=\$c/\$s" 2>&1)
+  # Result line: #bytes #iterations t_min t_max t_typical t_avg t_stdev 99% 99.9%
+  lat=$(awk '$1 == 2 && $2 == 200 {print $5}' <<<"$out")
+  [[ "$lat" =~ ^[0-9.]+$ ]] && break
+done
+if grep -q 'rc=0/0' <<<"$out" && [[ "$lat" =~ ^[0-9.]+$ ]]; then
+  pass "ib_send_lat loopback on $n1: t_typical ${lat} us (2 bytes, 200 iterations, RC; try $try)"
+elif grep -q 'rc=0/0' <<<"$out" && [ "$lat" = inf ] && grep -q 'Correlation coefficient' <<<"$out"; then
+  pass "ib_send_lat loopback on $n1: 200 iterations completed, t_typical not measurable ($(grep -m1 'Correlation coefficient' <<<"$out" | tr -s ' '): perftest's CPU MHz sampling failed under host load, 3 tries)"
 else fail "ib_send_lat loopback on $n1"; indent <<<"$out"; fi
 
 # ---------------------------------------------------------------------------------------- mlx4
