@@ -20,11 +20,15 @@ seed() {  # seed TARGET FILES...: copy seed files into the target's corpus
   echo "$i"
 }
 rm -rf "$out"
-n1=$(seed config $(find "$fx" -name agent.yaml) $(find "$fx" -path '*/etc/rdma-agent/*' -type f))
+mapfile -t cfg_seeds < <(find "$fx" -path '*/etc/rdma-agent/*' -type f)
+mapfile -t sysfs_seeds < <(find "$fx" \( -path '*/sys/*' -type f \( -name state -o -name phys_state -o -name rate \
+    -o -name abi_version -o -name vendor -o -name device -o -path '*/gids/*' \) \) -o -path '*/proc/modules' -type f \
+    -o -name modules.dep -type f)
+mapfile -t modprobe_seeds < <(find "$fx" \( -path '*modprobe.d/*' -o -path '*/proc/cmdline' \) -type f)
+n1=$(seed config "${cfg_seeds[@]}")
 printf 'stack: {expected: inbox}\nlatency: {budget_us: {median: 30, p99: 80}}\nmulticast: {group: ff12:401b::1}\n' >"$out/config/corpus/seed-extra"
-n2=$(seed sysfs $(find "$fx" -path '*/sys/*' -type f \( -name state -o -name phys_state -o -name rate -o -name abi_version -o -name vendor -o -name device -o -path '*/gids/*' \) ) \
-                $(find "$fx" -path '*/proc/modules' -type f) $(find "$fx" -name modules.dep -type f))
-n3=$(seed modprobe $(find "$fx" -path '*modprobe.d/*' -type f) $(find "$fx" -path '*/proc/cmdline' -type f))
+n2=$(seed sysfs "${sysfs_seeds[@]}")
+n3=$(seed modprobe "${modprobe_seeds[@]}")
 echo "fuzz: seeds: config $((n1+1)), sysfs $n2, modprobe $n3"
 
 status=0

@@ -15,7 +15,7 @@ step() {  # step NAME WANT_RC GREP_PATTERN -- CMD...
   echo "PASS $name"
 }
 root="$fx/hand-mlx5-roce"
-only=(--only stack,devices,mlx4_steering)
+only=(--only "stack,devices,mlx4_steering")
 step "--version" 0 '^rdma-agent [0-9]+\.[0-9]+\.[0-9]+' -- "$agent" --version
 step "--help" 0 'check' -- "$agent" --help
 step "no subcommand is a usage error" 3 '' -- "$agent"
@@ -32,11 +32,13 @@ step "warning fixture exits 1" 1 '^RDMA WARNING - mlx4_steering' -- "$agent" che
 step "failing fixture exits 2" 2 '"status": "fail"' -- "$agent" check "${only[@]}" --format json --root "$fx/hand-garbage"
 step "prometheus gauges" 0 '^rdma_agent_check_status\{check="devices"\} 0$' -- "$agent" check "${only[@]}" --format prometheus --root "$root"
 step "--output writes the file" 0 '' -- "$agent" check "${only[@]}" --format prometheus --root "$root" --output "$tmp/rdma.prom"
-if grep -q '^rdma_agent_exit_code 0$' "$tmp/rdma.prom" 2>/dev/null && [ -z "$(ls -A "$tmp" | grep '\.tmp\.')" ]; then
+leftover=("$tmp"/.rdma.prom.tmp.*)
+if grep -q '^rdma_agent_exit_code 0$' "$tmp/rdma.prom" 2>/dev/null && [ ! -e "${leftover[0]}" ]; then
   echo "PASS --output content, no temporary file left"; else echo "FAIL --output content"; fails=$((fails+1)); fi
 step "--output into a missing directory" 3 "directory $tmp/nodir does not exist" -- "$agent" check --root "$root" --output "$tmp/nodir/x.prom"
 step "facts is one JSON document" 0 '"rdma_core_version": "44.0"' -- "$agent" facts --root "$root"
 if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["devices"][0]["pci_id"]=="15b3:1017", d["devices"][0]["pci_id"]; assert d["devices"][0]["ports"][0]["default_roce_mode"]=="RoCE v2"' "$tmp/out"; then
   echo "PASS facts content"; else echo "FAIL facts content"; fails=$((fails+1)); fi
 step "latency needs --device" 3 'device' -- "$agent" latency
-[ "$fails" -eq 0 ] && echo "cli: all steps passed" || { echo "cli: $fails step(s) failed"; exit 1; }
+if [ "$fails" -ne 0 ]; then echo "cli: $fails step(s) failed"; exit 1; fi
+echo "cli: all steps passed"
