@@ -98,8 +98,10 @@ def probe(kernel, initrd):
             while time.monotonic() - t0 < PROBE_TIMEOUT:
                 if p.poll() is not None:
                     err = p.stderr.read().decode(errors="replace").strip()
+                    err = " | ".join(l for l in err.splitlines() if l.strip())
                     return {"accel": "tcg",
-                            "reason": f"qemu -accel kvm exited {p.returncode}: {err[:200]}"}
+                            "reason": f"qemu -accel kvm exited {p.returncode} (falling back to "
+                                      f"TCG): {err[:240]}"}
                 try:
                     with open(con, "rb") as f:
                         if b"(initramfs)" in f.read():

@@ -88,7 +88,25 @@ def _log_step(msg, t0):
     log(f"image: [{time.monotonic() - t0:5.0f}s] {msg}")
 
 
+def _clean_stale_builds():
+    """Remove build dirs of dead builder processes (never one with a mount inside)."""
+    with open("/proc/mounts") as f:
+        mounted = [l.split()[1] for l in f]
+    for d in glob.glob(os.path.join(IMAGES, "build-*-*-*")):
+        try:
+            pid = int(d.rsplit("-", 1)[1])
+        except ValueError:
+            continue
+        if os.path.exists(f"/proc/{pid}"):
+            continue
+        if any(m == d or m.startswith(d + "/") for m in mounted):
+            log(f"image: stale build dir {d} still has mounts; unmount them, then remove it")
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def build(distro, path):
+    _clean_stale_builds()
     need_tools("debootstrap", "qemu-system-x86_64", "qemu-img", "sfdisk", "mkfs.ext4")
     need_space(IMAGES, 6, f"building the {distro} image")
     mirror = host_mirror()

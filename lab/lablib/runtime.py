@@ -254,7 +254,8 @@ def up(nodes, distro, smp=None, mem=1024, timeout=None):
             break
         time.sleep(0.1)
     log(f"lab {name!r}: booting {nodes} {distro} node(s) via GRUB ({verdict['accel']}, "
-        f"{smp} vCPU, {mem} MiB each; accel: {verdict.get('reason', '')})")
+        f"{smp} vCPU, {mem} MiB each; why {verdict['accel']}: "
+        f"{verdict.get('reason', '').splitlines()[0][:150] if verdict.get('reason') else '?'})")
     for n in st["nodes"]:
         start_node(name, st, n, base, fresh=True)
     wait_all(name, st, timeout)
@@ -463,6 +464,7 @@ def status():
     print(f"lab {name!r}: {len(st['nodes'])} x {st['distro']} (kernel {st.get('kernel')}), "
           f"accel {st['accel']}, started {st['started']}")
     print(f"  image      {st['image']}")
+    print(f"  accel      {st['accel']}: {(st.get('accel_reason') or '').splitlines()[0][:150] if st.get('accel_reason') else ''}")
     print(f"  inventory  {inventory_dir(name)}/hosts.yml")
     print(f"  vde_switch {'running, pid %d' % vpid if vde_ok else 'NOT RUNNING'}")
     ok = vde_ok
