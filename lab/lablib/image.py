@@ -106,6 +106,9 @@ def _clean_stale_builds():
 
 
 def build(distro, path):
+    if os.geteuid() != 0:
+        raise LabError(f"building the {distro} image needs root (debootstrap, chroot, mount); "
+                       f"run once as root: lab/lab image --distro {distro}")
     _clean_stale_builds()
     need_tools("debootstrap", "qemu-system-x86_64", "qemu-img", "sfdisk", "mkfs.ext4")
     need_space(IMAGES, 6, f"building the {distro} image")
