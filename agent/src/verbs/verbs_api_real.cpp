@@ -34,29 +34,34 @@ VerbsError::VerbsError(std::string call, std::string object, std::string text)
     : std::runtime_error(call + "(" + object + "): " + text),
       call_(std::move(call)), object_(std::move(object)) {}
 
+RealVerbsApi::~RealVerbsApi() {
+    if (list_ != nullptr) ibv_free_device_list(list_);
+}
+
+ibv_device** RealVerbsApi::devices() {
+    if (list_ == nullptr) {
+        errno = 0;
+        list_ = ibv_get_device_list(&count_);
+        if (list_ == nullptr) throw VerbsError("ibv_get_device_list", "libibverbs", errno != 0 ? errno : EIO);
+    }
+    return list_;
+}
+
 std::vector<std::string> RealVerbsApi::device_names() {
-    int n = 0;
-    errno = 0;
-    ibv_device** list = ibv_get_device_list(&n);
-    if (list == nullptr) throw VerbsError("ibv_get_device_list", "libibverbs", errno != 0 ? errno : EIO);
+    ibv_device** list = devices();
     std::vector<std::string> names;
-    for (int i = 0; i < n; ++i) names.emplace_back(ibv_get_device_name(list[i]));
-    ibv_free_device_list(list);
+    for (int i = 0; i < count_; ++i) names.emplace_back(ibv_get_device_name(list[i]));
     return names;
 }
 
 ibv_context* RealVerbsApi::open_device(const std::string& name) {
-    int n = 0;
-    errno = 0;
-    ibv_device** list = ibv_get_device_list(&n);
-    if (list == nullptr) throw VerbsError("ibv_get_device_list", "libibverbs", errno != 0 ? errno : EIO);
-    std::unique_ptr<ibv_device*, void (*)(ibv_device**)> guard(list, ibv_free_device_list);
-    for (int i = 0; i < n; ++i) {
+    ibv_device** list = devices();
+    for (int i = 0; i < count_; ++i) {
         if (name == ibv_get_device_name(list[i])) {
             errno = 0;
             ibv_context* ctx = ibv_open_device(list[i]);
             if (ctx == nullptr) throw VerbsError("ibv_open_device", name, errno != 0 ? errno : EIO);
-            return ctx;  // the context keeps its own reference: freeing the list is fine
+            return ctx;
         }
     }
     throw VerbsError("ibv_open_device", name, ENODEV);

@@ -7,6 +7,10 @@ namespace rdma_agent {
 
 class RealVerbsApi final : public VerbsApi {
 public:
+    RealVerbsApi() = default;
+    RealVerbsApi(const RealVerbsApi&) = delete;
+    RealVerbsApi& operator=(const RealVerbsApi&) = delete;
+    ~RealVerbsApi() override;
     void resolve_addr(rdma_cm_id* id, sockaddr* src, sockaddr* dst, int timeout_ms,
                       const std::string& obj) override;
     std::vector<std::string> device_names() override;
@@ -45,6 +49,13 @@ public:
     void join_multicast(rdma_cm_id* id, sockaddr* addr, void* user, const std::string& obj) override;
     int leave_multicast(rdma_cm_id* id, sockaddr* addr) noexcept override;
     std::optional<std::string> netdev_ipv4(const std::string& ifname) override;
+
+private:
+    // ibv_get_device_list scans sysfs and loads providers: done once per process (the agent is
+    // short-lived), kept until destruction; open contexts hold their own references.
+    ibv_device** devices();
+    ibv_device** list_ = nullptr;
+    int count_ = 0;
 };
 
 }  // namespace rdma_agent
