@@ -54,6 +54,38 @@ TEST_CASE("verbs: SEND/RECV and RDMA WRITE verified on an rxe-like port", "[verb
     CHECK(env.api->live() == 0);
 }
 
+TEST_CASE("verbs: InfiniBand port connects by LID without a GRH", "[verbs]") {
+    Env env;
+    env.api = std::make_shared<FakeVerbs>();
+    test::FakeDevice d;
+    d.name = "mlx5_0";
+    test::FakePort p;
+    p.link_layer = IBV_LINK_LAYER_INFINIBAND;
+    p.lid = 7;
+    d.ports.push_back(p);
+    env.api->add_device(d);
+    const auto r = env.run(make_verbs_check(env.api));
+    INFO(r.message);
+    REQUIRE(r.status == Status::pass);
+    CHECK(r.entities[0].details["link_layer"] == "InfiniBand");
+    CHECK(r.entities[0].details["lid"] == 7);
+    CHECK_FALSE(r.entities[0].details.contains("gid_index"));
+    CHECK(env.api->count("ibv_query_gid_table") == 0);
+    CHECK(env.api->live() == 0);
+}
+
+TEST_CASE("verbs: RoCE port without any GID names the cause", "[verbs]") {
+    Env env;
+    env.api = std::make_shared<FakeVerbs>();
+    auto d = test::rxe_device("rxe0");
+    d.ports[0].gids.clear();
+    env.api->add_device(d);
+    const auto r = env.run(make_verbs_check(env.api));
+    CHECK(r.status == Status::fail);
+    CHECK(has(r.message, "no GID on this RoCE port"));
+    CHECK(env.api->live() == 0);
+}
+
 TEST_CASE("verbs: buffer size follows verbs.bytes", "[verbs]") {
     Env env;
     env.cfg.verbs.bytes = 65536;
