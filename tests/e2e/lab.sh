@@ -145,13 +145,19 @@ else fail "mlx4_core log_num_mgm_entry_size on $n1 (want default=10 configured_n
 mckey_pair() {  # receiver sender: mckey 239.1.1.1 via the data IPs; prints outputs
   local rx=$1 tx=$2 rxip txip
   rxip=$(data_ip "$rx"); txip=$(data_ip "$tx")
-  on "$rx" 60 "timeout 45 mckey -m 239.1.1.1 -b $rxip -C 5" </dev/null >"$tmp/mck-rx" 2>&1 &
-  local rxpid=$!
-  sleep 4
+  on "$rx" 120 "timeout 100 stdbuf -oL mckey -m 239.1.1.1 -b $rxip -C 5" </dev/null >"$tmp/mck-rx" 2>&1 &
+  local rxpid=$! i
+  # Start the sender only once the receiver has joined (UD multicast: earlier datagrams are lost).
+  for i in $(seq 1 60); do
+    grep -q 'receiving data transfers' "$tmp/mck-rx" 2>/dev/null && break
+    kill -0 $rxpid 2>/dev/null || break
+    sleep 1
+  done
+  sleep 1
   on "$tx" 60 "timeout 30 mckey -m 239.1.1.1 -b $txip -s -C 5" >"$tmp/mck-tx" 2>&1
   local txrc=$?
   wait $rxpid; local rxrc=$?
-  echo "sender rc=$txrc receiver rc=$rxrc"
+  echo "sender rc=$txrc receiver rc=$rxrc, sender started ${i}s after the receiver"
   [ $txrc = 0 ] && [ $rxrc = 0 ] && grep -q 'return status 0' "$tmp/mck-rx" && grep -q 'return status 0' "$tmp/mck-tx"
 }
 
