@@ -46,7 +46,7 @@ inline void rxe_device(FakeFileSystem& fs, const std::string& dev = "rxe0", int 
     fs.file(b + "/ports/1/gid_attrs/ndevs/1", "ens4\n");
     const std::string u = "uverbs" + std::to_string(uverbs);
     fs.file("/sys/class/infiniband_verbs/" + u + "/ibdev", dev + "\n");
-    fs.file("/sys/class/infiniband_verbs/" + u + "/abi_version", "1\n");
+    fs.file("/sys/class/infiniband_verbs/" + u + "/abi_version", "2\n");  // rxe on 6.1 (lab node)
     fs.file("/dev/infiniband/" + u, "");
 }
 
