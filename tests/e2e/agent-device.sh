@@ -8,7 +8,8 @@
 #   device  rdma-agent-device-tests --require-mlx4: verbs, multicast, flow_steering, latency,
 #           mlx4_steering against the real device (its PASS/FAIL lines are shown)
 #   check   rdma-agent check --format json with a lab latency budget: verbs, multicast,
-#           mlx4_steering, latency pass; flow_steering skip "unsupported by device rxe0"
+#           mlx4_steering, latency pass; flow_steering skip "unsupported by device rxe0" (the
+#           Soft-RoCE device on the data NIC)
 # Idempotent about node state. Exit 0 pass, 1 fail, 77 skipped (no running lab / no build).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -91,8 +92,10 @@ NODE
 )
 rc=$?
 echo "$setup_out" | indent
-if [ $rc -eq 0 ] && echo "$setup_out" | grep -q 'state ACTIVE' && echo "$setup_out" | grep -q 'log_num_mgm_entry_size=-1$'; then
-  pass "setup: rxe0 ACTIVE on $netdev, mlx4_core loaded with -1 configured and in effect"
+# The Soft-RoCE device on the data NIC (rxe0 when we created it; the deploy playbook may name it).
+rxe=$(echo "$setup_out" | sed -n "s|^link \([^/ ]*\)/1 state ACTIVE .*netdev $netdev *\$|\1|p" | head -1)
+if [ $rc -eq 0 ] && [ -n "$rxe" ] && echo "$setup_out" | grep -q 'log_num_mgm_entry_size=-1$'; then
+  pass "setup: $rxe ACTIVE on $netdev, mlx4_core loaded with -1 configured and in effect"
 else
   fail "setup: node not ready (exit $rc)"; exit 1
 fi
@@ -122,8 +125,8 @@ rdma-agent check --config /tmp/agent-e2e/agent.yaml --format json
 NODE
 )
 rc=$?
-verdict=$(printf '%s' "$json" | /usr/bin/python3 -c '
-import json, sys
+verdict=$(printf '%s' "$json" | RXE="$rxe" /usr/bin/python3 -c '
+import json, os, sys
 try:
     doc = json.load(sys.stdin)
 except Exception as e:
@@ -145,7 +148,8 @@ line("verbs", "pass", verbs_bytes)
 line("multicast", "pass", mcast)
 line("mlx4_steering", "pass")
 line("latency", "pass", lat)
-line("flow_steering", "skip", lambda c: "unsupported by device rxe0" in c["message"])
+rxe = os.environ["RXE"]
+line("flow_steering", "skip", lambda c: "unsupported by device %s" % rxe in c["message"])
 ')
 echo "$verdict"
 failed=$((failed + $(echo "$verdict" | grep -c '^FAIL')))
