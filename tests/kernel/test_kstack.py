@@ -474,6 +474,19 @@ class Toolchain(TempDirCase):
         self.assertFalse(ok)
         self.assertIn("up to 5.x", msgs[0])
 
+    def test_tree_with_no_pie_backport(self):
+        write(self.p("t", "Makefile"), "KBUILD_CFLAGS += $(call cc-option,-fno-PIE)\n")
+        ok, msgs = k.toolchain_check("4.4", "8.3.0", tree=self.p("t"))
+        self.assertTrue(ok, msgs)
+        write(self.p("t", "Makefile"), "KBUILD_CFLAGS += -O2\n")
+        ok, msgs = k.toolchain_check("4.4", "8.3.0", tree=self.p("t"))
+        self.assertFalse(ok)
+        self.assertNotIn("pass --tree", msgs[0])
+        ok, msgs = k.toolchain_check("4.4", "8.3.0")
+        self.assertIn("pass --tree", msgs[0])
+        with self.assertRaisesRegex(k.KstackError, "not a directory"):
+            k.toolchain_check("4.4", "8.3.0", tree=self.p("t", "Makefile"))
+
     def test_gcc10_dtc_warning_only(self):
         ok, msgs = k.toolchain_check("5.4", "10.2.1")
         self.assertTrue(ok)

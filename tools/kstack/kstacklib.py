@@ -510,7 +510,8 @@ def toolchain_check(kernel_version, gcc_version, tree=None):
       3.18-4.1 add compiler-gcc5.h, so a newer GCC major fails at the first file with
       "linux/compiler-gccN.h: No such file or directory". With --tree the header is looked up.
     - Kernels before 4.9 do not pass -fno-PIE; distro GCC >= 6 (Debian/Ubuntu) defaults to PIE and
-      fails with "code model kernel does not support PIC mode".
+      fails with "code model kernel does not support PIC mode". With --tree, a top Makefile that
+      has -fno-PIE (the fix was backported to stable trees) lifts this rule.
     - Minimum GCC per Documentation/process/changes.rst: 4.6 from 4.19, 4.9 from 5.8, 5.1 from
       5.15.
     - Kernels before 5.7 with GCC >= 10 (default -fno-common) fail linking scripts/dtc
@@ -519,6 +520,11 @@ def toolchain_check(kernel_version, gcc_version, tree=None):
     kv = parse_version(kernel_version)
     gv = parse_version(gcc_version)
     gmaj = gv[0]
+    if tree is not None and not os.path.isdir(tree):
+        raise KstackError(f"--tree {tree}: not a directory (extract the kernel tree, or omit --tree)")
+    hint = "" if tree is not None else (
+        " A stable point release may carry newer headers or fixes: pass --tree to check the "
+        "actual tree.")
     msgs = []
     ok = True
     kstr = f"{kv[0]}.{kv[1]}"
@@ -539,13 +545,17 @@ def toolchain_check(kernel_version, gcc_version, tree=None):
                 f"linux/compiler-gcc{gmaj}.h, which {kstr} does not have (it supports gcc up to "
                 f"{max_major}.x); the build would stop at the first file with "
                 f"'linux/compiler-gcc{gmaj}.h: No such file or directory'. Build on a builder "
-                f"with gcc <= {max_major}: {builder_for(max_major)}.")
-    if ok and kv[:2] < (4, 9) and gmaj >= 6:
+                f"with gcc <= {max_major}: {builder_for(max_major)}.{hint}")
+    no_pie_fix = False
+    if tree is not None and os.path.isfile(os.path.join(tree, "Makefile")):
+        with open(os.path.join(tree, "Makefile"), encoding="utf-8", errors="replace") as fh:
+            no_pie_fix = "-fno-PIE" in fh.read()
+    if ok and kv[:2] < (4, 9) and gmaj >= 6 and not no_pie_fix:
         ok = False
         msgs.append(
             f"REFUSED: kernel {kstr} with gcc {gcc_version}: kernels before 4.9 do not pass "
             "-fno-PIE and Debian/Ubuntu gcc >= 6 builds PIE by default ('code model kernel does "
-            f"not support PIC mode'). Build on a builder with gcc 5: {builder_for(5)}.")
+            f"not support PIC mode'). Build on a builder with gcc 5: {builder_for(5)}.{hint}")
     minimum = (5, 1) if kv[:2] >= (5, 15) else (4, 9) if kv[:2] >= (5, 8) else \
         (4, 6) if kv[:2] >= (4, 19) else (3, 2)
     if gv[:2] < minimum:
