@@ -7,7 +7,8 @@ Layout: sys/class/{infiniband,infiniband_verbs}/ + link targets under sys/device
 <netdevs behind ports> (a few attributes), sys/module/<rdma modules>/{parameters,version,...},
 sys/kernel/config/rdma_cm/<dev>/ports/*/default_roce_mode, proc/{modules,cmdline,
 sys/kernel/osrelease}, etc/{modprobe.d,libibverbs.d,rdma}, lib/modules/<rel>/modules.dep (RDMA lines
-only), usr/lib/x86_64-linux-gnu/libibverbs/ and dev/infiniband/ (names only, empty files).
+only), usr/lib/x86_64-linux-gnu/{libibverbs.so*,librdmacm.so*} (links kept, files empty),
+usr/lib/x86_64-linux-gnu/libibverbs/ and dev/infiniband/ (names only, empty files).
 """
 import glob
 import os
@@ -176,6 +177,15 @@ def main():
         os.makedirs(dst(os.path.dirname(dep)), exist_ok=True)
         with open(dep) as f, open(dst(dep), "w") as out:
             out.writelines(l for l in f if pat.match(l))
+    # The verbs libraries themselves: symlinks kept, regular files as empty files of the same name.
+    lib = "/usr/lib/x86_64-linux-gnu"
+    for pat in ["libibverbs.so*", "librdmacm.so*"]:
+        for p in sorted(glob.glob(os.path.join(lib, pat))):
+            os.makedirs(dst(lib), exist_ok=True)
+            if os.path.islink(p):
+                copy_link(p)
+            elif os.path.isfile(p):
+                open(dst(p), "w").close()
     for d in ["/usr/lib/x86_64-linux-gnu/libibverbs", "/dev/infiniband"]:
         if os.path.isdir(d):
             os.makedirs(dst(d), exist_ok=True)
