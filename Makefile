@@ -38,6 +38,8 @@ fuzz: deps
 unit: build
 	@$(TIMED) unit-tests ctest --test-dir $(BUILD) --output-on-failure -LE lab
 	@$(TIMED) deploy-tests tests/deploy/run.sh
+	@$(TIMED) kernel-tools-tests tests/kernel/run.sh
+	@$(TIMED) lab-tests /usr/bin/python3 tests/lab/test_lab.py
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz
 

@@ -33,8 +33,8 @@ mapfile -t pys < <(git ls-files | while read -r f; do
   head -c 64 "$f" 2>/dev/null | grep -qE '^#!.*python' && echo "$f"
 done)
 if [ ${#pys[@]} -gt 0 ]; then
-  run "python (${#pys[@]} files)" /usr/bin/python3 -c 'import sys,py_compile
-for f in sys.argv[1:]: py_compile.compile(f, cfile="/dev/null", doraise=True)' "${pys[@]}"
+  run "python (${#pys[@]} files)" /usr/bin/python3 -c 'import sys
+for f in sys.argv[1:]: compile(open(f, encoding="utf-8").read(), f, "exec")' "${pys[@]}"
 fi
 
 [ $fail -eq 0 ] && echo "lint: all clean" || echo "lint: FAILED"
