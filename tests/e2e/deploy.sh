@@ -49,7 +49,7 @@ same_states() {  # same_states BEFORE AFTER WHAT
 }
 play() { ansible-playbook -i "$LAB_INVENTORY" deploy-rdma.yml "$@"; }
 recap_changed() {  # recap_changed LOG -> "host=changed ..." of the PLAY RECAP
-  awk '/PLAY RECAP/ { r = 1; next } r && /changed=/ { split($3, c, "="); printf "%s=%s ", $1, c[2] }' "$1"
+  awk '/PLAY RECAP/ { r = 1; next } r && /changed=/ { split($4, c, "="); printf "%s=%s ", $1, c[2] }' "$1"
 }
 
 # 1. Refusal: a netdev the nodes do not have (the probes run, then preflight refuses).
