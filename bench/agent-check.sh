@@ -16,7 +16,9 @@ RUNS=${RUNS:-10}
 AGENT=${AGENT:-rdma-agent}
 case "$RUNS" in ''|*[!0-9]*|0) echo "agent-check.sh: RUNS must be a positive integer, got '$RUNS'" >&2; exit 2 ;; esac
 "$LAB" status >/dev/null 2>&1 || { echo "agent-check.sh: lab '$RDMA_LAB' is not up" >&2; exit 77; }
-timeout 600 "$LAB" ssh "$NODE" 'test -x /usr/bin/time || { echo "installing GNU time on the node"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q time >/dev/null; }; }'
+# GNU time measures; ibv_devinfo (ibverbs-utils) is the tool compared with: install what is missing.
+# shellcheck disable=SC2016 # expanded by the node's shell
+timeout 600 "$LAB" ssh "$NODE" 'pkgs=""; test -x /usr/bin/time || pkgs="time"; command -v ibv_devinfo >/dev/null || pkgs="$pkgs ibverbs-utils"; [ -z "$pkgs" ] || { echo "installing on the node:$pkgs"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null; }; }'
 echo "agent-check.sh: $RUNS runs each of '$AGENT check --only stack,devices,verbs,multicast,flow_steering,mlx4_steering' and 'ibv_devinfo -v' on $NODE ($RDMA_LAB)"
 timeout 600 "$LAB" ssh "$NODE" /usr/bin/python3 - "$RUNS" "$AGENT" <<'PY'
 import statistics, subprocess, sys, time
@@ -41,6 +43,9 @@ for i in range(runs):
         rc, wall, rss = one(cmd)
         if name == "rdma-agent check" and rc > 1:
             print("run %d: %s exited %d (fail/unknown): the node is not healthy" % (i + 1, name, rc))
+        if name == "ibv_devinfo -v" and rc != 0:
+            # a failed baseline (e.g. command not found) would make a meaningless ratio
+            sys.exit("agent-check.sh: ibv_devinfo -v exited %d on run %d: no valid baseline" % (rc, i + 1))
         res[name].append((wall, rss))
     print("run %d/%d: check %.1f ms %d KiB | devinfo %.1f ms %d KiB" % (
         i + 1, runs, res["rdma-agent check"][-1][0], res["rdma-agent check"][-1][1],
