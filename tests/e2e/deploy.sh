@@ -53,7 +53,7 @@ recap_changed() {  # recap_changed LOG -> "host=changed ..." of the PLAY RECAP
 }
 
 # 1. Refusal: a netdev the nodes do not have (the probes run, then preflight refuses).
-say "1/6 preflight refuses a wrong variable, nothing touched"
+say "1/7 preflight refuses a wrong variable, nothing touched"
 states before-refuse || { fail "could not read node state"; exit 1; }
 play -e '{"rdma_softroce_netdevs": ["ens99"]}' > "$work/refuse.log" 2>&1; rc=$?
 states after-refuse
@@ -66,7 +66,7 @@ fi
 same_states before-refuse after-refuse "refused run touched nothing"
 
 # 2. Check mode on the fresh nodes.
-say "2/6 --check --diff on fresh nodes"
+say "2/7 --check --diff on fresh nodes"
 play --check --diff > "$work/check.log" 2>&1; rc=$?
 states after-check
 if [ $rc -eq 0 ] && grep -q '^+++ after' "$work/check.log"; then
@@ -77,7 +77,7 @@ fi
 same_states before-refuse after-check "check mode changed nothing"
 
 # 3. Deploy.
-say "3/6 deploy (fresh nodes)"
+say "3/7 deploy (fresh nodes)"
 t0=$(date +%s)
 play > "$work/deploy.log" 2>&1; rc=$?
 t_deploy=$(( $(date +%s) - t0 ))
@@ -88,11 +88,12 @@ else
 fi
 sed -n '/Gate: summary of all hosts/,/^$/p' "$work/deploy.log" | sed -n '1,12p'
 
-# 4. The agent's verdict on every node.
-say "4/6 rdma-agent check --format json on every node"
-for n in "${nodes[@]}"; do
-  "$LAB" ssh "$n" rdma-agent check --format json > "$work/agent.$n.json" 2> "$work/agent.$n.err"; arc=$?
-  if out=$("$PY" - "$work/agent.$n.json" <<'PYEOF'
+# agent_verdict NODE TAG [LABEL]: rdma-agent check --format json on NODE must show pass for verbs,
+# multicast and mlx4_steering with byte and datagram counts, and flow_steering unsupported.
+agent_verdict() {
+  local n=$1 tag=$2 label=${3:-} arc out
+  "$LAB" ssh "$n" rdma-agent check --format json > "$work/agent.$n.$tag.json" 2> "$work/agent.$n.$tag.err"; arc=$?
+  if out=$("$PY" - "$work/agent.$n.$tag.json" <<'PYEOF'
 import json, sys
 try:
     rep = json.load(open(sys.argv[1]))
@@ -128,7 +129,13 @@ summary = " ".join(f"{k}={c.get('status')}" for k, c in checks.items())
 print(("; ".join(bad) + " | " if bad else "") + summary + f" | verbs bytes {b[:2]}, multicast datagrams {d[:2]}")
 sys.exit(1 if bad else 0)
 PYEOF
-  ); then pass "$n: agent (exit $arc): $out"; else fail "$n: agent (exit $arc): $out $(head -c 300 "$work/agent.$n.err")"; fi
+  ); then pass "$n: agent$label (exit $arc): $out"; else fail "$n: agent$label (exit $arc): $out $(head -c 300 "$work/agent.$n.$tag.err")"; fi
+}
+
+# 4. The agent's verdict on every node.
+say "4/7 rdma-agent check --format json on every node"
+for n in "${nodes[@]}"; do
+  agent_verdict "$n" deploy
   if "$LAB" ssh "$n" 'systemctl start rdma-agent.service; test -s /var/lib/prometheus/node-exporter/rdma_agent.prom' \
        >/dev/null 2>&1 && "$LAB" ssh "$n" 'systemctl is-enabled rdma-agent.timer' >/dev/null 2>&1; then
     pass "$n: sandboxed rdma-agent.service wrote the Prometheus textfile; timer enabled"
@@ -138,7 +145,7 @@ PYEOF
 done
 
 # 5. mckey between two deployed nodes (node A receives, node B sends).
-say "5/6 mckey multicast between two nodes"
+say "5/7 mckey multicast between two nodes"
 if [ ${#nodes[@]} -ge 2 ]; then
   a=${nodes[0]} b=${nodes[1]}
   ipa=$(ansible-inventory -i "$LAB_INVENTORY" --host "$a" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["lab_data_ip"])')
@@ -162,7 +169,7 @@ else
 fi
 
 # 6. Second run: nothing to change.
-say "6/6 second run (no-op)"
+say "6/7 second run (no-op)"
 t0=$(date +%s)
 play > "$work/rerun.log" 2>&1; rc=$?
 t_rerun=$(( $(date +%s) - t0 ))
@@ -171,6 +178,22 @@ if [ $rc -eq 0 ] && ! grep -qE '=[1-9]' <<<"$changed"; then
   pass "second run: exit 0, changed=0 on every host ($changed) in ${t_rerun} s"
 else
   fail "second run: exit $rc, recap: $changed"; grep -B2 -A6 '^changed:' "$work/rerun.log" | head -60
+fi
+
+# 7. What the deploy set up for boot time comes back after a hard reset (no clean shutdown, no
+# play run in between): the Soft-RoCE link from its systemd unit, the modules from modules-load.d,
+# log_num_mgm_entry_size=-1 from modprobe.d, so the agent's verdict is the same as after the deploy.
+say "7/7 hard reset of ${nodes[0]}: the deployed state comes back at boot"
+t0=$(date +%s)
+if "$LAB" reset "${nodes[0]}" > "$work/reset.log" 2>&1; then
+  pass "${nodes[0]}: back after a hard reset in $(( $(date +%s) - t0 )) s"
+  # SSH answers before boot has finished: wait for systemd to finish starting units (running or
+  # degraded), then judge. A unit that failed shows in the agent's verdict, not here.
+  boot=$("$LAB" ssh "${nodes[0]}" 'timeout 300 systemctl is-system-running --wait' 2>/dev/null)
+  echo "      boot finished: system state '${boot:-unknown}'"
+  agent_verdict "${nodes[0]}" reboot " after reboot"
+else
+  fail "${nodes[0]}: lab reset failed: $(tail -c 400 "$work/reset.log")"
 fi
 
 echo "deploy times: fresh deploy ${t_deploy:-?} s, no-op re-run ${t_rerun:-?} s (${#nodes[@]} nodes, lab '${RDMA_LAB:-default}')"
