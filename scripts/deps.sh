@@ -10,7 +10,7 @@ BUILD_PKGS=(build-essential cmake pkg-config git
             clang-14 libclang-rt-14-dev clang-tidy-14)
 LAB_PKGS=(qemu-system-x86 qemu-utils debootstrap vde2 fdisk e2fsprogs openssh-client
           socat procps iproute2 ca-certificates)
-DEPLOY_PKGS=(ansible ansible-core ansible-lint yamllint shellcheck python3 python3-yaml python3-jinja2 rsync)
+DEPLOY_PKGS=(ansible ansible-core ansible-lint yamllint shellcheck python3 python3-yaml python3-jinja2 rsync chromium)
 
 want=("${BUILD_PKGS[@]}" "${LAB_PKGS[@]}" "${DEPLOY_PKGS[@]}")
 case "${1:-all}" in
