@@ -66,6 +66,13 @@ struct LatencyConfig {
     std::optional<double> p99_budget_us;
 };
 
+// abi_scan (issue 8): off unless paths are configured. Paths are globs on the real filesystem.
+struct AbiScanConfig {
+    bool enabled = false;                    // true once paths are given (enabled: false turns it off)
+    std::vector<std::string> paths;          // globs of the binaries to protect
+    std::string manifest = "installed";      // a manifest file, or "installed" (the node's stack, symbols only)
+};
+
 struct Config {
     std::string source = "(built-in defaults)";  // file the config came from
     bool from_file = false;
@@ -76,6 +83,7 @@ struct Config {
     FlowSteeringConfig flow_steering;
     Mlx4SteeringConfig mlx4_steering;
     LatencyConfig latency;
+    AbiScanConfig abi_scan;
 };
 
 }  // namespace rdma_agent

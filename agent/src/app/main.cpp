@@ -11,8 +11,16 @@
 #include <set>
 #include <sstream>
 
-#include <CLI/CLI.hpp>
+#include <glob.h>
 
+// GCC 12 -Wnull-dereference false positive in CLI::detail::split (CLI11 2.3), used by list options.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wnull-dereference"
+#include <CLI/CLI.hpp>
+#pragma GCC diagnostic pop
+
+#include "rdma_agent/abi.hpp"
+#include "rdma_agent/abi_check.hpp"
 #include "rdma_agent/config_parser.hpp"
 #include "rdma_agent/report.hpp"
 #include "rdma_agent/rooted_filesystem.hpp"
@@ -20,6 +28,9 @@
 #include "registry.hpp"
 #include "verbs_checks.hpp"
 
+#ifndef RDMA_AGENT_MANIFEST_DIR
+#define RDMA_AGENT_MANIFEST_DIR "/usr/share/rdma-agent/manifests"
+#endif
 #ifndef RDMA_AGENT_VERSION
 #define RDMA_AGENT_VERSION "0.0.0"
 #endif
@@ -130,9 +141,11 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
     for (const auto& n : split_commas(only)) {
         bool known = false;
         for (auto k : kCheckNames) known |= (k == n);
+        known |= (n == kAbiScanCheckName);
         if (!known) {
             std::string list;
             for (auto k : kCheckNames) list += (list.empty() ? "" : ",") + std::string(k);
+            list += "," + std::string(kAbiScanCheckName);
             throw UsageError("--only: unknown check '" + n + "' (known: " + list + ")");
         }
         selected.insert(n);
@@ -159,7 +172,11 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
         };
     }
 
-    Context ctx{config, fs};
+    // Live node: the ports' GID tables through verbs, one call per device instead of one sysfs
+    // file per table slot (docs/BENCHMARKS.md); fixture roots read sysfs only.
+    std::shared_ptr<sysfs::GidSource> gids;
+    if (roots.sysfs == "/sys") gids = make_verbs_gid_source();
+    Context ctx{config, fs, gids.get()};
     Report report;
     report.agent_version = RDMA_AGENT_VERSION;
     report.config_source = config.source;
@@ -169,6 +186,18 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
             report.checks.push_back(CheckResult{entry.name, Status::skip, "disabled in config " + config.source, {}, 0.0});
             continue;
         }
+        auto check = entry.make();
+        report.checks.push_back(run_check(*check, ctx));
+    }
+    // Optional checks (abi_scan): absent from the report unless configured or named in --only.
+    for (auto& entry : optional_check_registry()) {
+        const bool asked = selected.count(entry.name) > 0;
+        if (!entry.enabled(config)) {
+            if (asked)
+                report.checks.push_back(CheckResult{entry.name, Status::skip, "not configured in " + config.source, {}, 0.0});
+            continue;
+        }
+        if (!selected.empty() && !asked) continue;
         auto check = entry.make();
         report.checks.push_back(run_check(*check, ctx));
     }
@@ -214,6 +243,99 @@ int cmd_latency(const LatencyRequest& req, const std::string& format) {
     return 0;
 }
 
+// abi-scan: verdicts of binaries against a stack manifest (issue 8, docs/abi-manifests.md).
+struct AbiScanOptions {
+    std::string manifest, stack, format = "text";
+    bool evidence = false;
+    std::vector<std::string> debug_roots;
+    std::vector<std::string> paths;
+};
+
+std::vector<std::string> expand_paths(const std::vector<std::string>& args) {
+    std::vector<std::string> out;
+    for (const auto& a : args) {
+        if (a.find_first_of("*?[") == std::string::npos) {
+            std::error_code ec;
+            if (!std::filesystem::exists(a, ec)) throw UsageError(a + ": no such file");
+            out.push_back(a);
+            continue;
+        }
+        glob_t g{};
+        const int rc = ::glob(a.c_str(), 0, nullptr, &g);
+        if (rc == 0)
+            for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
+        globfree(&g);
+        if (rc != 0) throw UsageError(a + ": no file matches this glob");
+    }
+    return out;
+}
+
+abi::Manifest pick_manifest(const AbiScanOptions& o) {
+    if (!o.manifest.empty() && !o.stack.empty()) throw UsageError("--manifest and --stack are exclusive");
+    if (!o.manifest.empty()) return abi::load_manifest(o.manifest);
+    const std::string stack = o.stack.empty() ? "installed" : o.stack;
+    if (stack == "installed") return abi::installed_manifest("/");
+    if (stack.find('/') != std::string::npos || stack.empty()) throw UsageError("--stack " + stack + ": expected 'installed' or a manifest name");
+    const char* dir = std::getenv("RDMA_AGENT_MANIFEST_DIR");
+    const std::string path = std::string(dir && *dir ? dir : RDMA_AGENT_MANIFEST_DIR) + "/" + stack + ".json";
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec))
+        throw UsageError("--stack " + stack + ": no manifest " + path + " (known: 'installed' or a file name there without .json)");
+    return abi::load_manifest(path);
+}
+
+int cmd_abi_scan(const AbiScanOptions& o) {
+    if (o.format != "text" && o.format != "json") throw UsageError("--format " + o.format + ": expected text or json");
+    const auto paths = expand_paths(o.paths);
+    std::vector<std::string> roots = o.debug_roots.empty() ? std::vector<std::string>{"/usr/lib/debug"} : o.debug_roots;
+    if (o.evidence) {  // raw evidence, no verdict (tools/abi-manifest, debugging)
+        nlohmann::json arr = nlohmann::json::array();
+        for (const auto& p : paths) arr.push_back(abi::to_json(abi::read_elf_file(p, roots)));
+        std::cout << arr.dump(1) << "\n";
+        return 0;
+    }
+    const abi::Manifest m = pick_manifest(o);
+    if (paths.size() > 20) std::cerr << "rdma-agent: abi-scan: reading " << paths.size() << " files..." << std::endl;
+    std::vector<abi::ScanResult> results;
+    std::vector<abi::ElfEvidence> evs;
+    for (const auto& p : paths) {
+        evs.push_back(abi::read_elf_file(p, roots));
+        results.push_back(abi::scan(evs.back(), m));
+    }
+    const int rc = abi::exit_code_for(results);
+    if (o.format == "json") {
+        nlohmann::json j;
+        j["schema_version"] = kSchemaVersion;
+        j["manifest"] = {{"name", m.name}, {"description", m.description}, {"source", m.source}, {"family", m.family},
+                         {"struct_layouts", m.structs.size()}};
+        j["results"] = nlohmann::json::array();
+        for (std::size_t i = 0; i < results.size(); ++i) j["results"].push_back(abi::to_json(results[i], false, &evs[i]));
+        j["verdict"] = rc == 2 ? "incompatible" : rc == 1 ? "unknown" : "compatible";
+        j["exit_code"] = rc;
+        std::cout << j.dump(2) << "\n";
+    } else {
+        std::cout << "stack: " << m.name << (m.description.empty() ? "" : " (" + m.description + ")") << " from " << m.source << "\n";
+        for (const auto& r : results) {
+            std::cout << abi::to_string(r.verdict) << "  " << r.path << "\n";
+            for (const auto& f : r.findings) std::cout << "    finding: " << f.message << "\n";
+            for (const auto& x : r.missing) std::cout << "    missing: " << x << "\n";
+            for (const auto& x : r.notes) std::cout << "    note: " << x << "\n";
+        }
+    }
+    return rc;
+}
+
+// abi-manifest: a manifest from shared libraries and -g type objects (tools/abi-manifest).
+int cmd_abi_manifest(const std::string& name, const std::string& description, const std::vector<std::string>& types,
+                     const std::vector<std::string>& libs) {
+    std::vector<abi::ElfEvidence> lev, tev;
+    for (const auto& l : expand_paths(libs)) lev.push_back(abi::read_elf_file(l, {}));
+    for (const auto& t : expand_paths(types)) tev.push_back(abi::read_elf_file(t, {}));
+    const auto m = abi::manifest_from(name, description, lev, tev);
+    std::cout << abi::to_json(m).dump(1) << "\n";
+    return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -247,6 +369,27 @@ int main(int argc, char** argv) {
     latency->add_option("--iters", req.iters, "Iterations")->capture_default_str()->check(CLI::Range(5, 100000000));
     latency->add_option("--format", lat_format, "Output format: text or json")->capture_default_str();
 
+    AbiScanOptions abi_opts;
+    auto* abi_scan = app.add_subcommand("abi-scan",
+        "Would these binaries work on a stack? Verdict per binary against a manifest (exit 0 compatible, 1 unknown, 2 incompatible, 3 error)");
+    abi_scan->add_option("--manifest", abi_opts.manifest, "Stack manifest file (docs/abi-manifests.md)");
+    abi_scan->add_option("--stack", abi_opts.stack,
+                         "'installed' (default: the node's libraries, symbols only) or a manifest name under " RDMA_AGENT_MANIFEST_DIR " (debian-11, debian-12, debian-13)");
+    abi_scan->add_option("--format", abi_opts.format, "Output format: text or json")->capture_default_str();
+    abi_scan->add_flag("--evidence", abi_opts.evidence, "Print what was read from each file as JSON, no verdict");
+    abi_scan->add_option("--debug-root", abi_opts.debug_roots, "Where separate debug files are (.build-id/; default /usr/lib/debug); repeatable")
+        ->allow_extra_args(false);
+    abi_scan->add_option("paths", abi_opts.paths, "Binaries or shared libraries (globs accepted)")->required();
+
+    std::string man_name, man_desc;
+    std::vector<std::string> man_types, man_libs;
+    auto* abi_manifest = app.add_subcommand("abi-manifest", "Print a stack manifest built from shared libraries and -g type objects (tools/abi-manifest)");
+    abi_manifest->add_option("--name", man_name, "Manifest name, e.g. debian-12")->required();
+    abi_manifest->add_option("--description", man_desc, "What stack it is, e.g. rdma-core 44.0-2 (Debian 12)");
+    abi_manifest->add_option("--types", man_types, "Object compiled with -g against the stack's headers (struct layouts); repeatable")
+        ->allow_extra_args(false);
+    abi_manifest->add_option("libs", man_libs, "The stack's shared libraries")->required();
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -257,12 +400,17 @@ int main(int argc, char** argv) {
     try {
         if (*check) return cmd_check(config_path, format, only, check_roots, output);
         if (*facts) return cmd_facts(facts_roots, facts_output);
+        if (*abi_scan) return cmd_abi_scan(abi_opts);
+        if (*abi_manifest) return cmd_abi_manifest(man_name, man_desc, man_types, man_libs);
         if (*latency) {
             if (gid_index >= 0) req.gid_index = gid_index;
             return cmd_latency(req, lat_format);
         }
     } catch (const ConfigError& e) {
         std::cerr << "rdma-agent: config error: " << e.what() << "\n";
+        return kUnknown;
+    } catch (const abi::ManifestError& e) {
+        std::cerr << "rdma-agent: manifest error: " << e.what() << "\n";
         return kUnknown;
     } catch (const UsageError& e) {
         std::cerr << "rdma-agent: " << e.what() << "\n";

@@ -1,5 +1,6 @@
 #include "registry.hpp"
 
+#include "rdma_agent/abi_check.hpp"
 #include "verbs_checks.hpp"
 
 namespace rdma_agent {
@@ -21,6 +22,13 @@ std::vector<RegistryEntry> check_registry(FlowSteeringProbe probe) {
         {"mlx4_steering", [probe] { return make_mlx4_steering_check(probe); },
          [](const Config& c) { return c.mlx4_steering.enabled; }},
         {"latency", [get_api] { return make_latency_check(get_api()); }, [](const Config& c) { return c.latency.enabled; }},
+    };
+}
+
+std::vector<RegistryEntry> optional_check_registry() {
+    return {
+        {std::string(kAbiScanCheckName), [] { return make_abi_scan_check(); },
+         [](const Config& c) { return c.abi_scan.enabled && !c.abi_scan.paths.empty(); }},
     };
 }
 

@@ -19,4 +19,8 @@ struct RegistryEntry {
 
 std::vector<RegistryEntry> check_registry(FlowSteeringProbe probe);
 
+// Checks outside the seven stable ones: reported only when enabled in the config (or named in
+// --only), so reports of configs without them do not change. Today: abi_scan.
+std::vector<RegistryEntry> optional_check_registry();
+
 }  // namespace rdma_agent

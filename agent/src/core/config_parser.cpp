@@ -242,6 +242,24 @@ public:
                       }},
                  });
              }},
+            {"abi_scan", [&](const YAML::Node& n, const std::string& p) {
+                 std::optional<bool> enabled;
+                 mapping(n, p, H{
+                     {"enabled", [&](const YAML::Node& v, const std::string& q) { enabled = boolean(v, q); }},
+                     {"manifest", [&](const YAML::Node& v, const std::string& q) { c.abi_scan.manifest = nonempty(v, q); }},
+                     {"paths", [&](const YAML::Node& v, const std::string& q) {
+                          if (!v.IsSequence()) fail(v.Mark(), "expected a list of paths or globs for " + q + ", got " + kind(v));
+                          for (std::size_t i = 0; i < v.size(); ++i) {
+                              const std::string g = nonempty(v[i], q + "[" + std::to_string(i) + "]");
+                              if (g[0] != '/') fail(v[i].Mark(), "expected an absolute path or glob for " + q + "[" + std::to_string(i) + "], got '" + g + "'");
+                              c.abi_scan.paths.push_back(g);
+                          }
+                      }},
+                 });
+                 if (enabled.value_or(true) && c.abi_scan.paths.empty())
+                     fail(n.Mark(), "abi_scan needs 'paths' (the binaries to protect) unless 'enabled: false'");
+                 c.abi_scan.enabled = enabled.value_or(true);
+             }},
         });
         return c;
     }
