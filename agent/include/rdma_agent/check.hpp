@@ -16,6 +16,10 @@
 
 namespace rdma_agent {
 
+namespace sysfs {
+class GidSource;  // rdma_agent/sysfs.hpp
+}
+
 // Grading follows Nagios/NHC: pass < skip < warn < fail for the overall verdict;
 // skip never makes the verdict worse than pass.
 enum class Status { pass, warn, fail, skip };
@@ -47,6 +51,9 @@ inline constexpr std::string_view kCheckNames[] = {
 struct Context {
     const Config& config;
     const FileSystem& fs;
+    // Optional faster source of the ports' GID tables (the live device through verbs); null:
+    // read them from sysfs through `fs`. Never set on fixture roots.
+    sysfs::GidSource* gids = nullptr;
 };
 
 class Check {

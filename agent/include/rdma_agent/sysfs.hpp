@@ -31,6 +31,8 @@ std::optional<long long> parse_int(std::string_view s);
 std::optional<unsigned> parse_hex_id(std::string_view s);
 
 // GID "fe80:0000:0000:0000:0000:0000:0000:0001": true when all zero (an empty table slot).
+// 16 raw bytes -> that text (the kernel's "%pI6": 8 groups of 4 lower-case hex digits).
+std::string gid_text(const unsigned char (&raw)[16]);
 bool gid_is_zero(std::string_view gid);
 bool gid_is_valid(std::string_view gid);
 // "0000:0000:0000:0000:0000:ffff:0a4d:000b" -> "10.77.0.11" for IPv4-mapped GIDs.
@@ -76,8 +78,23 @@ struct Device {
     std::vector<Port> ports;
 };
 
+// A port's GID table from a source faster than sysfs, which has one file per table slot (1024 on
+// rxe, read with a few syscalls each): the live device through ibv_query_gid_table (one ioctl).
+// Entries as read_device() builds them from sysfs (non-zero GIDs, ascending index, same text);
+// nullopt when the source cannot tell (no verbs access...): read_device() then reads sysfs.
+class GidSource {
+public:
+    virtual ~GidSource() = default;
+    virtual std::optional<std::vector<Port::Gid>> port_gids(const std::string& device, int port) = 0;
+};
+
+// What read_device() reads: `identity` is the device's own attributes and driver (no ports, no
+// GID table: what the stack check needs); `all` adds the ports with their GID tables.
+enum class DeviceParts { identity, all };
+
 std::vector<std::string> device_names(const FileSystem& fs);
-Device read_device(const FileSystem& fs, const std::string& name);
+Device read_device(const FileSystem& fs, const std::string& name, DeviceParts parts = DeviceParts::all,
+                   GidSource* gids = nullptr);
 
 // Kernel driver -> rdma-core provider name (rdma-core providers/*/ match tables).
 std::string provider_for(const std::string& device_name, const std::string& kernel_driver);

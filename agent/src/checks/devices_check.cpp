@@ -55,7 +55,7 @@ public:
         const bool rdma_cm_loaded = sysfs::module_loaded(fs, "rdma_cm");
         int ports_ok = 0;
         for (const auto& [dev, ed] : to_check) {
-            const auto d = sysfs::read_device(fs, dev);
+            const auto d = sysfs::read_device(fs, dev, sysfs::DeviceParts::all, ctx.gids);
             if (d.ports.empty()) {
                 es.push_back(entity(dev, Status::fail, dev + " has no ports under /sys/class/infiniband/" + dev + "/ports"));
                 continue;

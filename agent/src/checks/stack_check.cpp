@@ -145,7 +145,8 @@ public:
         // Per device: uverbs char device, provider file and library, driver ABI.
         const auto uverbs = sysfs::uverbs_entries(fs);
         for (const auto& dev : devices) {
-            const auto d = sysfs::read_device(fs, dev);
+            // Driver and provider only: the ports and their GID tables are the devices check's.
+            const auto d = sysfs::read_device(fs, dev, sysfs::DeviceParts::identity);
             std::vector<std::string> problems;
             nlohmann::json det = {{"kernel_driver", d.kernel_driver}, {"provider", d.provider}};
             Status st = Status::pass;

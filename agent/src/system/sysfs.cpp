@@ -90,6 +90,18 @@ bool gid_is_valid(std::string_view gid) {
     return true;
 }
 
+std::string gid_text(const unsigned char (&raw)[16]) {
+    static const char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(39);
+    for (int i = 0; i < 16; ++i) {
+        if (i > 0 && i % 2 == 0) out.push_back(':');
+        out.push_back(hex[raw[i] >> 4]);
+        out.push_back(hex[raw[i] & 0xF]);
+    }
+    return out;
+}
+
 bool gid_is_zero(std::string_view gid) {
     const std::string t = trim(gid);
     return std::all_of(t.begin(), t.end(), [](char c) { return c == '0' || c == ':'; });
@@ -170,6 +182,29 @@ std::string basename_of(const std::string& p) {
     const auto s = p.rfind('/');
     return s == std::string::npos ? p : p.substr(s + 1);
 }
+// The GID table of the port at sysfs directory `pb`: one file per slot, empty slots all zero.
+std::vector<Port::Gid> read_port_gids(const FileSystem& fs, const std::string& pb) {
+    std::vector<Port::Gid> out;
+    std::vector<std::string> idx = fs.list(pb + "/gids");
+    std::sort(idx.begin(), idx.end(), [](const std::string& a, const std::string& b) {
+        return parse_int(a).value_or(-1) < parse_int(b).value_or(-1);
+    });
+    for (const auto& gi : idx) {
+        const auto gnum = parse_int(gi);
+        if (!gnum) continue;
+        auto g = fs.read(pb + "/gids/" + gi);
+        if (!g || !gid_is_valid(*g) || gid_is_zero(*g)) continue;
+        Port::Gid gid;
+        gid.index = static_cast<int>(*gnum);
+        gid.gid = trim(*g);
+        // drivers/infiniband/core/sysfs.c: gid_attrs/types/N is "IB/RoCE v1" or "RoCE v2";
+        // reading an empty slot gives EINVAL, which we see as absent.
+        gid.type = read_trim(fs, pb + "/gid_attrs/types/" + gi).value_or("");
+        gid.ndev = read_trim(fs, pb + "/gid_attrs/ndevs/" + gi).value_or("");
+        out.push_back(std::move(gid));
+    }
+    return out;
+}
 }  // namespace
 
 std::vector<std::string> device_names(const FileSystem& fs) {
@@ -194,7 +229,7 @@ std::string provider_for(const std::string& device_name, const std::string& kern
     return "";
 }
 
-Device read_device(const FileSystem& fs, const std::string& name) {
+Device read_device(const FileSystem& fs, const std::string& name, DeviceParts parts, GidSource* gid_source) {
     Device d;
     d.name = name;
     const std::string base = "/sys/class/infiniband/" + name;
@@ -209,6 +244,7 @@ Device read_device(const FileSystem& fs, const std::string& name) {
     if (auto v = fs.read(base + "/device/vendor")) d.pci_vendor = parse_hex_id(*v);
     if (auto v = fs.read(base + "/device/device")) d.pci_device = parse_hex_id(*v);
     d.provider = provider_for(name, d.kernel_driver);
+    if (parts == DeviceParts::identity) return d;
 
     for (const auto& pn : fs.list(base + "/ports")) {
         const auto num = parse_int(pn);
@@ -227,26 +263,14 @@ Device read_device(const FileSystem& fs, const std::string& name) {
         p.link_layer = read_trim(fs, pb + "/link_layer");
         p.rate_text = read_trim(fs, pb + "/rate");
         if (p.rate_text) p.rate_gbps = parse_rate_gbps(*p.rate_text);
-        std::vector<std::string> idx = fs.list(pb + "/gids");
-        std::sort(idx.begin(), idx.end(), [](const std::string& a, const std::string& b) {
-            return parse_int(a).value_or(-1) < parse_int(b).value_or(-1);
-        });
-        for (const auto& gi : idx) {
-            const auto gnum = parse_int(gi);
-            if (!gnum) continue;
-            auto g = fs.read(pb + "/gids/" + gi);
-            if (!g || !gid_is_valid(*g) || gid_is_zero(*g)) continue;
-            Port::Gid gid;
-            gid.index = static_cast<int>(*gnum);
-            gid.gid = trim(*g);
-            // drivers/infiniband/core/sysfs.c: gid_attrs/types/N is "IB/RoCE v1" or "RoCE v2";
-            // reading an empty slot gives EINVAL, which we see as absent.
-            gid.type = read_trim(fs, pb + "/gid_attrs/types/" + gi).value_or("");
-            gid.ndev = read_trim(fs, pb + "/gid_attrs/ndevs/" + gi).value_or("");
+        if (auto fast = gid_source ? gid_source->port_gids(name, p.number) : std::nullopt) {
+            p.gids = std::move(*fast);
+        } else {
+            p.gids = read_port_gids(fs, pb);
+        }
+        for (const auto& gid : p.gids)
             if (!gid.ndev.empty() && std::find(p.netdevs.begin(), p.netdevs.end(), gid.ndev) == p.netdevs.end())
                 p.netdevs.push_back(gid.ndev);
-            p.gids.push_back(std::move(gid));
-        }
         if (p.netdevs.empty()) {
             // A PCI device's netdevs: device/net/<ifname>/dev_port (0-based) == port - 1
             // (net/core/net-sysfs.c dev_port); a software device names its netdev in `parent`.

@@ -15,6 +15,15 @@ class VerbsApi;  // the boundary to libibverbs/librdmacm (real, or a fake in uni
 
 std::shared_ptr<VerbsApi> make_real_verbs_api();
 
+// The ports' GID tables of live devices through ibv_query_gid_table (one call per device and
+// run) for the devices check (Context::gids), instead of one sysfs file per table slot. Falls
+// back to sysfs (returns nullopt) when the device cannot be opened or queried. `api` may be
+// null: a real one is then made on first use.
+namespace sysfs {
+class GidSource;
+}
+std::shared_ptr<sysfs::GidSource> make_verbs_gid_source(std::shared_ptr<VerbsApi> api = nullptr);
+
 std::unique_ptr<Check> make_verbs_check(std::shared_ptr<VerbsApi> api);
 std::unique_ptr<Check> make_multicast_check(std::shared_ptr<VerbsApi> api);
 std::unique_ptr<Check> make_flow_steering_check(std::shared_ptr<VerbsApi> api);

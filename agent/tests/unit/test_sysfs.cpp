@@ -53,6 +53,12 @@ TEST_CASE("GIDs") {
     CHECK_FALSE(gid_is_zero("fe80:0000:0000:0000:5054:00ff:fe12:3401"));
     CHECK(gid_ipv4("0000:0000:0000:0000:0000:ffff:0a4d:000b") == std::string("10.77.0.11"));
     CHECK_FALSE(gid_ipv4("fe80:0000:0000:0000:5054:00ff:fe12:3401"));
+    // raw bytes as the kernel's "%pI6" prints them (what the verbs GID source renders)
+    const unsigned char raw[16] = {0xfe, 0x80, 0, 0, 0, 0, 0, 0, 0x50, 0x54, 0x00, 0xff, 0xfe, 0x12, 0x34, 0x01};
+    CHECK(gid_text(raw) == "fe80:0000:0000:0000:5054:00ff:fe12:3401");
+    const unsigned char v4[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0x0a, 0x4d, 0x00, 0x0b};
+    CHECK(gid_text(v4) == "0000:0000:0000:0000:0000:ffff:0a4d:000b");
+    CHECK(gid_is_valid(gid_text(v4)));
 }
 
 TEST_CASE("/proc/modules and modules.dep") {
