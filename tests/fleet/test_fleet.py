@@ -163,6 +163,17 @@ class GeneratorInputs(Tmp):
         self.assertIn("| down | UNREACHABLE |", md)
         self.assertIn("| noagent | NO AGENT |", md)
 
+    def test_no_host_reported(self):
+        r, out = self.bundle({"a": {"unreachable": True, "msg": "timed out"}, "b": {"missing": True}}, "--fail-on", "fail")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        rep = self.load(out)
+        self.assertEqual(rep["checks"], [])
+        self.assertEqual((rep["summary"]["unreachable"], rep["summary"]["error"]), (1, 1))
+        with open(os.path.join(out, "report.html"), encoding="utf-8") as f:
+            page = f.read()
+        self.assertIn("<th>checks</th>", page)
+        self.assertIn('colspan="1"', page)
+
     def test_bad_inputs_write_nothing(self):
         cases = [
             (["--bundle", "-"], "not json", "not JSON"),
