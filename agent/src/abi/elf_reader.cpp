@@ -49,8 +49,12 @@ bool verbs_function(const std::string& n) {
 std::string safe_str(Elf* elf, std::size_t section, std::size_t offset) {
     const char* s = elf_strptr(elf, section, offset);
     if (!s) return {};
-    // elf_strptr guarantees termination inside the section.
-    return std::string(s, strnlen(s, 4096));
+    // elf_strptr guarantees termination inside the section. Names end up in JSON: anything but
+    // printable ASCII (corrupt or hostile files) becomes '?'.
+    std::string out(s, strnlen(s, 4096));
+    for (auto& c : out)
+        if (c < 0x20 || c > 0x7e) c = '?';
+    return out;
 }
 
 struct Sections {
@@ -322,7 +326,9 @@ ElfEvidence read_image(std::string& buf, const std::string& path, const std::vec
     } closer{elf};
     GElf_Ehdr eh;
     if (elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
-        ev.error = "truncated or corrupt ELF header: " + elf_err();
+        const int e = elf_errno();
+        ev.error = e ? "truncated or corrupt ELF header: " + std::string(elf_errmsg(e))
+                     : "truncated ELF file: " + std::to_string(buf.size()) + " bytes, shorter than an ELF header";
         return ev;
     }
     std::size_t phnum = 0;
@@ -345,12 +351,46 @@ ElfEvidence read_image(std::string& buf, const std::string& path, const std::vec
         ev.error = "corrupt section header table: " + elf_err();
         return ev;
     }
+    // A file cut short or with tables pointing outside it: refuse it whole rather than read a part
+    // and call the rest absent (never "compatible" on evidence that was not there).
+    const auto end_of = [](std::uint64_t off, std::uint64_t n, std::uint64_t ent) -> std::uint64_t {
+        if (n != 0 && ent > (UINT64_MAX - off) / n) return UINT64_MAX;
+        return off + n * ent;
+    };
+    std::size_t shnum = 0;
+    if (elf_getshdrnum(elf, &shnum) != 0) {
+        ev.error = "corrupt section header table: " + elf_err();
+        return ev;
+    }
+    const std::uint64_t sh_end = end_of(eh.e_shoff, shnum, eh.e_shentsize);
+    const std::uint64_t ph_end = end_of(eh.e_phoff, phnum, eh.e_phentsize);
+    if (sh_end > buf.size() || ph_end > buf.size()) {
+        ev.error = "truncated or corrupt ELF file: its " + std::string(sh_end > buf.size() ? "section" : "program") +
+                   " header table ends at byte " + std::to_string(std::max(sh_end, ph_end) == UINT64_MAX ? 0 : std::max(sh_end, ph_end)) +
+                   ", the file has " + std::to_string(buf.size()) + " bytes";
+        if (std::max(sh_end, ph_end) == UINT64_MAX) ev.error = "corrupt ELF header: header table size overflows";
+        return ev;
+    }
+    if (shnum == 0 && eh.e_shoff != 0) {
+        ev.error = "truncated or corrupt ELF file: the section header table at byte " + std::to_string(eh.e_shoff) +
+                   " cannot be read (" + std::to_string(buf.size()) + "-byte file)";
+        return ev;
+    }
+    if (shnum == 0) {
+        ev.error = "no section header table (stripped with sstrip, or corrupt): symbols and versions cannot be read";
+        return ev;
+    }
     Sections s;
     std::size_t nscn = 0;
     for (Elf_Scn* scn = elf_nextscn(elf, nullptr); scn && nscn < 65536; scn = elf_nextscn(elf, scn), ++nscn) {
         GElf_Shdr sh;
         if (!gelf_getshdr(scn, &sh)) {
             ev.error = "corrupt section header: " + elf_err();
+            return ev;
+        }
+        if (sh.sh_type != SHT_NOBITS && end_of(sh.sh_offset, 1, sh.sh_size) > buf.size()) {
+            ev.error = "truncated or corrupt ELF file: section " + std::to_string(elf_ndxscn(scn)) + " ends at byte " +
+                       std::to_string(end_of(sh.sh_offset, 1, sh.sh_size)) + ", the file has " + std::to_string(buf.size()) + " bytes";
             return ev;
         }
         switch (sh.sh_type) {
@@ -366,7 +406,10 @@ ElfEvidence read_image(std::string& buf, const std::string& path, const std::vec
         if (nm && (std::strcmp(nm, ".debug_info") == 0 || std::strcmp(nm, ".zdebug_info") == 0) && sh.sh_type != SHT_NOBITS)
             s.debug_info = true;
     }
-    if (nscn == 0 && eh.e_shnum == 0 && eh.e_shoff == 0) ev.warnings.push_back("no section headers (sstrip'ed?)");
+    if (nscn + 1 < shnum) {
+        ev.error = "corrupt section header table: read " + std::to_string(nscn + 1) + " of " + std::to_string(shnum) + " sections";
+        return ev;
+    }
     collect_dynamic(elf, s, ev);
     collect_symbols(elf, s, ev);
     if (s.debug_info && collect_dwarf(elf, ev)) {

@@ -291,7 +291,7 @@ int cmd_abi_scan(const AbiScanOptions& o) {
     if (o.evidence) {  // raw evidence, no verdict (tools/abi-manifest, debugging)
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& p : paths) arr.push_back(abi::to_json(abi::read_elf_file(p, roots)));
-        std::cout << arr.dump(1) << "\n";
+        std::cout << arr.dump(1, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
         return 0;
     }
     const abi::Manifest m = pick_manifest(o);
@@ -312,7 +312,7 @@ int cmd_abi_scan(const AbiScanOptions& o) {
         for (std::size_t i = 0; i < results.size(); ++i) j["results"].push_back(abi::to_json(results[i], false, &evs[i]));
         j["verdict"] = rc == 2 ? "incompatible" : rc == 1 ? "unknown" : "compatible";
         j["exit_code"] = rc;
-        std::cout << j.dump(2) << "\n";
+        std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     } else {
         std::cout << "stack: " << m.name << (m.description.empty() ? "" : " (" + m.description + ")") << " from " << m.source << "\n";
         for (const auto& r : results) {
