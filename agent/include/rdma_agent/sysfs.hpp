@@ -32,7 +32,18 @@ std::optional<unsigned> parse_hex_id(std::string_view s);
 
 // GID "fe80:0000:0000:0000:0000:0000:0000:0001": true when all zero (an empty table slot).
 // 16 raw bytes -> that text (the kernel's "%pI6": 8 groups of 4 lower-case hex digits).
-std::string gid_text(const unsigned char (&raw)[16]);
+// Inline: the verbs layer renders GIDs with it without linking the system layer.
+inline std::string gid_text(const unsigned char (&raw)[16]) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(39);
+    for (int i = 0; i < 16; ++i) {
+        if (i > 0 && i % 2 == 0) out.push_back(':');
+        out.push_back(hex[raw[i] >> 4]);
+        out.push_back(hex[raw[i] & 0xF]);
+    }
+    return out;
+}
 bool gid_is_zero(std::string_view gid);
 bool gid_is_valid(std::string_view gid);
 // "0000:0000:0000:0000:0000:ffff:0a4d:000b" -> "10.77.0.11" for IPv4-mapped GIDs.
@@ -46,6 +57,8 @@ std::string normalize_module_name(std::string_view name);
 
 // modules.dep: "kernel/drivers/infiniband/core/ib_core.ko.xz: ..." -> path of module `name`.
 std::optional<std::string> module_path_in_dep(std::string_view modules_dep, std::string_view name);
+// The same for several modules in one pass: result[i] is the path of names[i] (first line wins).
+std::vector<std::optional<std::string>> module_paths_in_dep(std::string_view modules_dep, const std::vector<std::string>& names);
 // "kernel" | "updates/dkms" | "updates" | "extra/mlnx-ofa_kernel" | "extra" | "other"
 std::string module_origin(std::string_view module_path);
 

@@ -22,6 +22,7 @@ std::optional<std::string> parse_ofed_version(const std::string& text) {
 
 std::optional<std::string> rdma_core_version_from_soname(const std::string& f) {
     // rdma-core's libibverbs/CMakeLists.txt: rdma_library(ibverbs ... 1 1.14.${PACKAGE_VERSION})
+    if (!f.starts_with("libibverbs.so.1.")) return std::nullopt;  // cheap test first: ~300 names in the lib dir
     static const std::regex re("^libibverbs\\.so\\.1\\.[0-9]+\\.([0-9]+(\\.[0-9]+)?)$");
     std::smatch m;
     if (std::regex_match(f, m, re)) return m[1].str();
@@ -47,14 +48,15 @@ StackInfo read_stack_info(const FileSystem& fs) {
         dep = fs.read("/lib/modules/" + *s.kernel_release + "/modules.dep");
         s.modules_dep_found = dep.has_value();
     }
-    for (const char* m : kRdmaModules) {
+    const std::vector<std::string> mods(std::begin(kRdmaModules), std::end(kRdmaModules));
+    const auto paths = dep ? sysfs::module_paths_in_dep(*dep, mods) : std::vector<std::optional<std::string>>(mods.size());
+    for (std::size_t k = 0; k < mods.size(); ++k) {
+        const std::string& m = mods[k];
         ModuleInfo mi;
         mi.name = m;
         mi.loaded = sysfs::module_loaded(fs, m);
-        if (dep) {
-            mi.path = sysfs::module_path_in_dep(*dep, m);
-            if (mi.path) mi.origin = sysfs::module_origin(*mi.path);
-        }
+        mi.path = paths[k];
+        if (mi.path) mi.origin = sysfs::module_origin(*mi.path);
         if (auto v = fs.read("/sys/module/" + std::string(m) + "/version")) mi.version = sysfs::trim(*v);
         if (auto v = fs.read("/sys/module/" + std::string(m) + "/taint")) mi.taint = sysfs::trim(*v);
         s.modules.push_back(std::move(mi));

@@ -1,9 +1,12 @@
 #include "rdma_agent/rooted_filesystem.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <system_error>
 
 namespace rdma_agent {
@@ -42,17 +45,37 @@ std::optional<std::string> RootedFileSystem::map(const std::string& node_path) c
 std::optional<std::string> RootedFileSystem::read(const std::string& path) const {
     const auto host = map(path);
     if (!host) return std::nullopt;
-    std::error_code ec;
-    if (!fs::is_regular_file(*host, ec)) {
-        // sysfs attributes are regular files; anything else (a FIFO, /dev/kmsg) is never read.
-        return std::nullopt;
+    // POSIX calls, not an ifstream: open, fstat, read until EOF, close, nothing else (sysfs
+    // attributes are many and small; modules.dep is ~500 KB and read in one call).
+    // O_NONBLOCK: opening a FIFO must not wait for a writer; it is then refused below.
+    const int fd = ::open(host->c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) return std::nullopt;
+    struct Closer {
+        int fd;
+        ~Closer() { ::close(fd); }
+    } closer{fd};
+    struct stat st {};
+    // sysfs attributes are regular files; anything else (a FIFO, /dev/kmsg) is never read.
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
+    std::string out;
+    // sysfs reports 4096 for every attribute whatever its content; real files their size.
+    std::size_t chunk = std::max<std::size_t>(4096, static_cast<std::size_t>(st.st_size) + 1);
+    for (;;) {
+        const std::size_t have = out.size();
+        out.resize(have + chunk);
+        const ssize_t n = ::read(fd, out.data() + have, chunk);
+        if (n < 0) {
+            if (errno == EINTR) {
+                out.resize(have);
+                continue;
+            }
+            return std::nullopt;  // e.g. EINVAL from an empty GID slot's attribute
+        }
+        out.resize(have + static_cast<std::size_t>(n));
+        if (n == 0) break;
+        chunk = std::max<std::size_t>(chunk, 65536);
     }
-    std::ifstream in(*host, std::ios::binary);
-    if (!in) return std::nullopt;
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    if (in.bad()) return std::nullopt;
-    return ss.str();
+    return out;
 }
 
 std::vector<std::string> RootedFileSystem::list(const std::string& dir) const {

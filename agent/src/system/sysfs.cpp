@@ -90,18 +90,6 @@ bool gid_is_valid(std::string_view gid) {
     return true;
 }
 
-std::string gid_text(const unsigned char (&raw)[16]) {
-    static const char hex[] = "0123456789abcdef";
-    std::string out;
-    out.reserve(39);
-    for (int i = 0; i < 16; ++i) {
-        if (i > 0 && i % 2 == 0) out.push_back(':');
-        out.push_back(hex[raw[i] >> 4]);
-        out.push_back(hex[raw[i] & 0xF]);
-    }
-    return out;
-}
-
 bool gid_is_zero(std::string_view gid) {
     const std::string t = trim(gid);
     return std::all_of(t.begin(), t.end(), [](char c) { return c == '0' || c == ':'; });
@@ -142,24 +130,46 @@ std::string normalize_module_name(std::string_view name) {
 }
 
 // kmod depmod writes modules.dep lines "<path relative to /lib/modules/<rel>>: <deps...>".
-std::optional<std::string> module_path_in_dep(std::string_view dep, std::string_view name) {
-    const std::string want = normalize_module_name(name);
+// One pass over the file (about 500 KB on a Debian kernel) for all names, no allocation per
+// line: scanning it once per module was most of the stack check's time on an emulated CPU.
+std::vector<std::optional<std::string>> module_paths_in_dep(std::string_view dep, const std::vector<std::string>& names) {
+    std::vector<std::string> want;
+    for (const auto& n : names) want.push_back(normalize_module_name(n));
+    std::vector<std::optional<std::string>> out(names.size());
+    std::size_t missing = names.size();
+    // stem "mlx4-core" equals normalized "mlx4_core": '-' and '_' compare equal
+    auto same = [](std::string_view stem, const std::string& w) {
+        if (stem.size() != w.size()) return false;
+        for (std::size_t i = 0; i < stem.size(); ++i)
+            if ((stem[i] == '-' ? '_' : stem[i]) != w[i]) return false;
+        return true;
+    };
     std::size_t pos = 0;
-    while (pos < dep.size()) {
+    while (pos < dep.size() && missing > 0) {
         auto nl = dep.find('\n', pos);
         if (nl == std::string_view::npos) nl = dep.size();
-        std::string_view line = dep.substr(pos, nl - pos);
+        const std::string_view line = dep.substr(pos, nl - pos);
         pos = nl + 1;
         const auto colon = line.find(':');
         if (colon == std::string_view::npos) continue;
-        std::string path(line.substr(0, colon));
-        std::string base = path.substr(path.rfind('/') == std::string::npos ? 0 : path.rfind('/') + 1);
+        const std::string_view path = line.substr(0, colon);
+        const auto slash = path.rfind('/');
+        const std::string_view base = slash == std::string_view::npos ? path : path.substr(slash + 1);
         const auto ko = base.find(".ko");
-        if (ko == std::string::npos) continue;
-        base.resize(ko);
-        if (normalize_module_name(base) == want) return path;
+        if (ko == std::string_view::npos) continue;
+        const std::string_view stem = base.substr(0, ko);
+        for (std::size_t k = 0; k < want.size(); ++k) {
+            if (!out[k] && same(stem, want[k])) {
+                out[k] = std::string(path);
+                --missing;
+            }
+        }
     }
-    return std::nullopt;
+    return out;
+}
+
+std::optional<std::string> module_path_in_dep(std::string_view dep, std::string_view name) {
+    return module_paths_in_dep(dep, {std::string(name)})[0];
 }
 
 std::string module_origin(std::string_view p) {

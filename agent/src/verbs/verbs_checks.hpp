@@ -2,6 +2,7 @@
 // `rdma-agent latency`. Implemented in this directory; the registry (src/app) only calls these.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,11 +19,13 @@ std::shared_ptr<VerbsApi> make_real_verbs_api();
 // The ports' GID tables of live devices through ibv_query_gid_table (one call per device and
 // run) for the devices check (Context::gids), instead of one sysfs file per table slot. Falls
 // back to sysfs (returns nullopt) when the device cannot be opened or queried. `api` may be
-// null: a real one is then made on first use.
+// null: a real one is then made on first use. `ifname` maps a GID's netdev ifindex to its name
+// (default if_indextoname; tests inject one).
 namespace sysfs {
 class GidSource;
 }
-std::shared_ptr<sysfs::GidSource> make_verbs_gid_source(std::shared_ptr<VerbsApi> api = nullptr);
+using IfName = std::function<std::optional<std::string>(unsigned ifindex)>;
+std::shared_ptr<sysfs::GidSource> make_verbs_gid_source(std::shared_ptr<VerbsApi> api = nullptr, IfName ifname = {});
 
 std::unique_ptr<Check> make_verbs_check(std::shared_ptr<VerbsApi> api);
 std::unique_ptr<Check> make_multicast_check(std::shared_ptr<VerbsApi> api);

@@ -6,6 +6,7 @@
 #include <net/if.h>
 
 #include <algorithm>
+#include <cstring>
 #include <map>
 
 #include "rdma_agent/sysfs.hpp"
@@ -18,7 +19,7 @@ namespace {
 
 class VerbsGidSource final : public sysfs::GidSource {
 public:
-    explicit VerbsGidSource(std::shared_ptr<VerbsApi> api) : api_(std::move(api)) {}
+    VerbsGidSource(std::shared_ptr<VerbsApi> api, IfName ifname) : api_(std::move(api)), ifname_(std::move(ifname)) {}
 
     std::optional<std::vector<sysfs::Port::Gid>> port_gids(const std::string& device, int port) override {
         auto it = tables_.find(device);
@@ -27,14 +28,15 @@ public:
         return render(*it->second, port);
     }
 
-    static std::optional<std::vector<sysfs::Port::Gid>> render(const std::vector<ibv_gid_entry>& table, int port) {
+    std::optional<std::vector<sysfs::Port::Gid>> render(const std::vector<ibv_gid_entry>& table, int port) {
         std::vector<sysfs::Port::Gid> out;
         for (const auto& e : table) {
             if (static_cast<int>(e.port_num) != port) continue;
             sysfs::Port::Gid g;
             g.index = static_cast<int>(e.gid_index);
+            static constexpr unsigned char zero[16] = {};
+            if (std::memcmp(e.gid.raw, zero, sizeof zero) == 0) continue;  // sysfs: an empty slot
             g.gid = sysfs::gid_text(e.gid.raw);
-            if (sysfs::gid_is_zero(g.gid)) continue;  // sysfs shows empty slots as zero GIDs
             // drivers/infiniband/core/cache.c ib_cache_gid_type_str(): IB_GID_TYPE_IB (= RoCE v1)
             // is "IB/RoCE v1", IB_GID_TYPE_ROCE_UDP_ENCAP "RoCE v2"; libibverbs reports the
             // former as IBV_GID_TYPE_IB on InfiniBand and IBV_GID_TYPE_ROCE_V1 on Ethernet.
@@ -46,9 +48,9 @@ public:
             }
             // gid_attrs/ndevs/N: the netdev's name, or EINVAL (we show "") when the GID has none.
             if (e.ndev_ifindex != 0) {
-                char name[IF_NAMESIZE] = {};
-                if (if_indextoname(e.ndev_ifindex, name) == nullptr) return std::nullopt;  // raced away
-                g.ndev = name;
+                auto name = ifname_(e.ndev_ifindex);
+                if (!name) return std::nullopt;  // the netdev went away meanwhile: let sysfs say
+                g.ndev = *name;
             }
             out.push_back(std::move(g));
         }
@@ -70,13 +72,21 @@ private:
     }
 
     std::shared_ptr<VerbsApi> api_;
+    IfName ifname_;
     std::map<std::string, std::optional<std::vector<ibv_gid_entry>>> tables_;
 };
 
 }  // namespace
 
-std::shared_ptr<sysfs::GidSource> make_verbs_gid_source(std::shared_ptr<VerbsApi> api) {
-    return std::make_shared<VerbsGidSource>(std::move(api));
+std::shared_ptr<sysfs::GidSource> make_verbs_gid_source(std::shared_ptr<VerbsApi> api, IfName ifname) {
+    if (!ifname) {
+        ifname = [](unsigned ifindex) -> std::optional<std::string> {
+            char name[IF_NAMESIZE] = {};
+            if (if_indextoname(ifindex, name) == nullptr) return std::nullopt;
+            return std::string(name);
+        };
+    }
+    return std::make_shared<VerbsGidSource>(std::move(api), std::move(ifname));
 }
 
 }  // namespace rdma_agent

@@ -73,6 +73,15 @@ TEST_CASE("/proc/modules and modules.dep") {
     CHECK(module_path_in_dep(dep, "mlx4-core") == std::string("kernel/drivers/net/ethernet/mellanox/mlx4/mlx4_core.ko"));
     CHECK(module_path_in_dep(dep, "mlx5_ib") == std::string("updates/dkms/mlx5_ib.ko"));
     CHECK_FALSE(module_path_in_dep(dep, "rdma_cm"));
+    // several names in one pass: same answers, in the order asked; the first line wins
+    const auto paths = module_paths_in_dep(dep + "updates/ib_core.ko:\n", {"rdma_cm", "mlx4-core", "ib_core", "ib_uverbs"});
+    REQUIRE(paths.size() == 4);
+    CHECK_FALSE(paths[0]);
+    CHECK(paths[1] == std::string("kernel/drivers/net/ethernet/mellanox/mlx4/mlx4_core.ko"));
+    CHECK(paths[2] == std::string("kernel/drivers/infiniband/core/ib_core.ko.xz"));
+    CHECK(paths[3] == std::string("extra/mlnx-ofa_kernel/drivers/infiniband/core/ib_uverbs.ko.zst"));
+    CHECK(module_paths_in_dep("", {"ib_core"}) == std::vector<std::optional<std::string>>{std::nullopt});
+    CHECK_FALSE(module_path_in_dep("ib_core.ko\nnot a line\n:\n/ib_core:\n", "ib_core"));
     CHECK(module_origin("kernel/drivers/x.ko") == "kernel");
     CHECK(module_origin("updates/dkms/x.ko") == "updates/dkms");
     CHECK(module_origin("updates/x.ko") == "updates");

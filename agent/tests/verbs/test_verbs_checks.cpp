@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "fake_verbs.hpp"
+#include "rdma_agent/sysfs.hpp"
 #include "verbs_checks.hpp"
 #include "verbs_common.hpp"
 
@@ -470,4 +471,63 @@ TEST_CASE("multicast: join, send, receive, leave", "[multicast]") {
         CHECK(has(r.message, call));
     }
     CHECK(env.api->live() == 0);
+}
+
+// ------------------------------------------------------------------------------------------
+// The devices check's GID source on live nodes: ibv_query_gid_table rendered like sysfs.
+
+TEST_CASE("verbs GID source: one table query per device, rendered like the sysfs files", "[gids]") {
+    auto api = std::make_shared<FakeVerbs>();
+    auto dev = test::rxe_device("rxe0");
+    ibv_gid_entry empty{};  // an all-zero slot: sysfs shows it as a zero GID, read_device skips it
+    empty.gid_index = 4;
+    empty.gid_type = IBV_GID_TYPE_ROCE_V2;
+    dev.ports[0].gids.push_back(empty);
+    api->add_device(dev);
+    std::vector<unsigned> asked;
+    auto src = make_verbs_gid_source(api, [&](unsigned ifindex) -> std::optional<std::string> {
+        asked.push_back(ifindex);
+        return std::string("ens4");
+    });
+    const auto gids = src->port_gids("rxe0", 1);
+    REQUIRE(gids);
+    REQUIRE(gids->size() == 4);
+    CHECK((*gids)[0].index == 0);
+    CHECK((*gids)[0].gid == "fe80:0000:0000:0000:5054:00ff:fe12:3456");
+    CHECK((*gids)[0].type == "IB/RoCE v1");
+    CHECK((*gids)[1].type == "RoCE v2");
+    CHECK((*gids)[3].index == 3);
+    CHECK((*gids)[3].gid == "0000:0000:0000:0000:0000:ffff:0a4d:000b");
+    CHECK((*gids)[3].type == "RoCE v2");
+    CHECK((*gids)[3].ndev == "ens4");
+    CHECK(asked == std::vector<unsigned>{3, 3, 3, 3});
+    // asked again (another port, another check): no second query
+    CHECK(src->port_gids("rxe0", 2)->empty());
+    CHECK(api->count("ibv_query_gid_table") == 1);
+    CHECK(api->count("ibv_open_device") == 1);
+    CHECK(api->live() == 0);  // the device context is closed again
+}
+
+TEST_CASE("verbs GID source: cannot tell -> nullopt (the devices check reads sysfs)", "[gids]") {
+    auto api = std::make_shared<FakeVerbs>();
+    api->add_device(test::rxe_device("rxe0"));
+    SECTION("the device cannot be opened") {
+        api->fail("ibv_open_device", EACCES);
+        auto src = make_verbs_gid_source(api, [](unsigned) { return std::optional<std::string>("ens4"); });
+        CHECK_FALSE(src->port_gids("rxe0", 1));
+    }
+    SECTION("the table query fails") {
+        api->fail("ibv_query_gid_table", EOPNOTSUPP);
+        auto src = make_verbs_gid_source(api, [](unsigned) { return std::optional<std::string>("ens4"); });
+        CHECK_FALSE(src->port_gids("rxe0", 1));
+        CHECK(api->live() == 0);
+    }
+    SECTION("a device libibverbs does not list") {
+        auto src = make_verbs_gid_source(api, [](unsigned) { return std::optional<std::string>("ens4"); });
+        CHECK_FALSE(src->port_gids("mlx5_0", 1));
+    }
+    SECTION("a netdev that went away") {
+        auto src = make_verbs_gid_source(api, [](unsigned) { return std::optional<std::string>(); });
+        CHECK_FALSE(src->port_gids("rxe0", 1));
+    }
 }
