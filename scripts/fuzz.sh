@@ -9,7 +9,7 @@ out=fuzz-out
 command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 echo "fuzz: configuring and building build-fuzz/ with clang++-14 (ASan, UBSan, libFuzzer)..."
 CXX=clang++-14 cmake -S . -B build-fuzz -DRDMA_AGENT_FUZZ=ON -DRDMA_AGENT_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"${JOBS:-2}" --target fuzz_config fuzz_sysfs fuzz_modprobe >/dev/null
+cmake --build build-fuzz -j"${JOBS:-2}" --target fuzz_config fuzz_sysfs fuzz_modprobe fuzz_elf >/dev/null
 
 fx=agent/tests/fixtures
 seed() {  # seed TARGET FILES...: copy seed files into the target's corpus
@@ -29,10 +29,19 @@ n1=$(seed config "${cfg_seeds[@]}")
 printf 'stack: {expected: inbox}\nlatency: {budget_us: {median: 30, p99: 80}}\nmulticast: {group: ff12:401b::1}\n' >"$out/config/corpus/seed-extra"
 n2=$(seed sysfs "${sysfs_seeds[@]}")
 n3=$(seed modprobe "${modprobe_seeds[@]}")
-echo "fuzz: seeds: config $((n1+1)), sysfs $n2, modprobe $n3"
+# fuzz_elf: real binaries as seeds: the abi-scan test programs built here with and without -g
+# (DWARF, versioned verbs imports), a verbs library and a provider plugin (version definitions).
+elfseed=$out/elf-build
+mkdir -p "$elfseed"
+for p in old_verbs new_verbs inline_ctx; do
+  gcc -g -O2 -I agent/tests/abi "agent/tests/abi/$p.c" -o "$elfseed/$p" -libverbs
+  gcc -O2 -s -I agent/tests/abi "agent/tests/abi/$p.c" -o "$elfseed/$p-stripped" -libverbs
+done
+n4=$(seed elf "$elfseed"/* /usr/lib/x86_64-linux-gnu/libibverbs.so.1 /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav*.so)
+echo "fuzz: seeds: config $((n1+1)), sysfs $n2, modprobe $n3, elf $n4"
 
 status=0
-for t in config sysfs modprobe; do
+for t in config sysfs modprobe elf; do
   echo "fuzz: running fuzz_$t for ${secs}s..."
   log=$out/$t/log
   if build-fuzz/fuzz/fuzz_$t -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$out/$t/" \

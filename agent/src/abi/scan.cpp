@@ -155,11 +155,8 @@ ScanResult scan(const ElfEvidence& e, const Manifest& m) {
     if (e.has_debug_info && !e.structs.empty()) {
         const bool stack_layouts = !m.structs.empty();
         for (const auto& [name, sizes] : e.structs) {
-            const std::string sz = [&] {
-                std::string s;
-                for (auto x : sizes) s += (s.empty() ? "" : "/") + std::to_string(x);
-                return s;
-            }();
+            std::string sz;
+            for (auto x : sizes) sz += (sz.empty() ? "" : "/") + std::to_string(x);
             auto it = m.structs.find(name);
             if (it == m.structs.end()) {
                 if (experimental(name) || (m.family == "rdma-core" && name.rfind("verbs_context_exp", 0) == 0)) {
@@ -199,7 +196,7 @@ ScanResult scan(const ElfEvidence& e, const Manifest& m) {
         if (m.family == "rdma-core" && !fingerprints.empty()) {
             r.notes.push_back("no usable DWARF, but " + *fingerprints.begin() + (fingerprints.size() > 1 ? " and " +
                               std::to_string(fingerprints.size() - 1) + " more" : std::string()) +
-                              " prove rdma-core headers: their inline verbs reach extended ops only through "
+                              " (rdma-core-only version nodes) show rdma-core headers: their inline verbs reach extended ops only through "
                               "verbs_get_ctx_op (checks verbs_context.sz at run time) and struct ibv_context is frozen");
         } else if (!self_rdma) {
             std::string why = e.has_debug_info ? "the stack's struct layouts (its manifest has none)"
