@@ -162,7 +162,7 @@ Manifest installed_manifest(const std::string& root) {
                                            "/usr/lib", "/lib/x86_64-linux-gnu", "/lib64"};
     std::vector<ElfEvidence> libs;
     std::set<std::string> sonames;
-    std::string where;
+    std::string where, version, libdir;
     for (const auto& d : dirs) {
         std::error_code ec;
         const fs::path dir = fs::path(root) / d.substr(1);
@@ -173,18 +173,27 @@ Manifest installed_manifest(const std::string& root) {
             if (rdma_soname(fn) && fn.find(".so.") != std::string::npos) found.push_back(ent.path());
         }
         std::sort(found.begin(), found.end());
+        if (!found.empty() && libdir.empty()) libdir = d;
         for (const auto& p : found) {
             // The soname links (libibverbs.so.1 -> libibverbs.so.1.14.44.0): read each real file once.
             auto ev = read_elf_file(p.string(), {});
             if (!ev.error.empty() || ev.soname.empty() || !sonames.insert(ev.soname).second) continue;
-            where += (where.empty() ? "" : ", ") + p.string();
+            where += (where.empty() ? "" : ", ") + p.filename().string();
+            if (ev.soname == "libibverbs.so.1") {
+                // libibverbs.so.1 -> libibverbs.so.1.14.44.0: rdma-core names its files <abi>.<release>.
+                std::error_code ec2;
+                const std::string real = fs::canonical(p, ec2).filename().string();
+                static const std::regex rel("^libibverbs\\.so\\.1\\.[0-9]+\\.(.+)$");
+                std::smatch mm;
+                if (!ec2 && std::regex_match(real, mm, rel)) version = "rdma-core " + mm[1].str() + ": ";
+            }
             libs.push_back(std::move(ev));
         }
     }
     if (libs.empty()) throw ManifestError("no RDMA library (libibverbs.so.*, librdmacm.so.*, ...) found under " + root);
     m = manifest_from("installed", "", libs, {});
     m.name = "installed";
-    m.description = "the installed stack: " + where;
+    m.description = version + where + " in " + root + (root == "/" ? "" : "/") + libdir.substr(1);
     m.source = "installed stack under " + root + " (symbols only: struct layouts need the headers and a compiler, "
                "tools/abi-manifest --installed)";
     return m;

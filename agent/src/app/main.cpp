@@ -276,12 +276,28 @@ abi::Manifest pick_manifest(const AbiScanOptions& o) {
     const std::string stack = o.stack.empty() ? "installed" : o.stack;
     if (stack == "installed") return abi::installed_manifest("/");
     if (stack.find('/') != std::string::npos || stack.empty()) throw UsageError("--stack " + stack + ": expected 'installed' or a manifest name");
-    const char* dir = std::getenv("RDMA_AGENT_MANIFEST_DIR");
-    const std::string path = std::string(dir && *dir ? dir : RDMA_AGENT_MANIFEST_DIR) + "/" + stack + ".json";
-    std::error_code ec;
-    if (!std::filesystem::exists(path, ec))
-        throw UsageError("--stack " + stack + ": no manifest " + path + " (known: 'installed' or a file name there without .json)");
-    return abi::load_manifest(path);
+    // $RDMA_AGENT_MANIFEST_DIR, else beside the binary (<prefix>/bin -> <prefix>/share/rdma-agent/manifests:
+    // the .deb installs under /usr), else the configured install prefix.
+    std::vector<std::string> dirs;
+    const char* env = std::getenv("RDMA_AGENT_MANIFEST_DIR");
+    if (env && *env) dirs.emplace_back(env);
+    else {
+        std::error_code ec;
+        const auto exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+        if (!ec) {
+            dirs.push_back((exe.parent_path().parent_path() / "share/rdma-agent/manifests").string());
+            dirs.push_back((exe.parent_path().parent_path() / "manifests").string());  // build/rdma-agent in the tree
+        }
+        dirs.emplace_back(RDMA_AGENT_MANIFEST_DIR);
+    }
+    std::string looked;
+    for (const auto& d : dirs) {
+        const std::string path = d + "/" + stack + ".json";
+        std::error_code ec;
+        if (std::filesystem::exists(path, ec)) return abi::load_manifest(path);
+        looked += (looked.empty() ? "" : ", ") + path;
+    }
+    throw UsageError("--stack " + stack + ": no manifest (looked for " + looked + "); use 'installed', a name there without .json, or --manifest FILE");
 }
 
 int cmd_abi_scan(const AbiScanOptions& o) {
@@ -374,7 +390,7 @@ int main(int argc, char** argv) {
         "Would these binaries work on a stack? Verdict per binary against a manifest (exit 0 compatible, 1 unknown, 2 incompatible, 3 error)");
     abi_scan->add_option("--manifest", abi_opts.manifest, "Stack manifest file (docs/abi-manifests.md)");
     abi_scan->add_option("--stack", abi_opts.stack,
-                         "'installed' (default: the node's libraries, symbols only) or a manifest name under " RDMA_AGENT_MANIFEST_DIR " (debian-11, debian-12, debian-13)");
+                         "'installed' (default: the node's libraries, symbols only) or a manifest name (debian-11, debian-12, debian-13) under <prefix>/share/rdma-agent/manifests or $RDMA_AGENT_MANIFEST_DIR");
     abi_scan->add_option("--format", abi_opts.format, "Output format: text or json")->capture_default_str();
     abi_scan->add_flag("--evidence", abi_opts.evidence, "Print what was read from each file as JSON, no verdict");
     abi_scan->add_option("--debug-root", abi_opts.debug_roots, "Where separate debug files are (.build-id/; default /usr/lib/debug); repeatable")

@@ -5,6 +5,7 @@
   abi_test.py hostile AGENT SEED_BINARY MANIFEST
   abi_test.py config AGENT BINARY MANIFEST
   abi_test.py cli AGENT MANIFEST_DIR BINARY
+  abi_test.py manifest AGENT TOOL MANIFEST_DIR
 Exit 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 """
 import json
@@ -199,6 +200,39 @@ def cmd_cli(argv):
               for i in ev.get("imports", [])), "--evidence: ibv_reg_dmabuf_mr@IBVERBS_1.12 from libibverbs.so.1")
 
 
+def cmd_manifest(argv):
+    """tools/abi-manifest --installed must reproduce the committed manifest of the same rdma-core."""
+    agent, tool, mdir = argv[:3]
+    r = subprocess.run(["dpkg-query", "-W", "-f", "${Version}", "libibverbs1"], capture_output=True, text=True)
+    installed = r.stdout.strip()
+    same = None
+    for f in sorted(os.listdir(mdir)):
+        m = json.load(open(os.path.join(mdir, f)))
+        if m.get("generated", {}).get("packages", {}).get("libibverbs1") == installed:
+            same = m
+    if not installed or same is None:
+        print("SKIP: no committed manifest for the installed libibverbs1 %r" % installed)
+        sys.exit(77)
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "node.json")
+        r = subprocess.run(["/usr/bin/python3", tool, "--installed", "--name", "node", "-o", out, "--agent", agent],
+                           capture_output=True, text=True, timeout=300)
+        check(r.returncode == 0, "tools/abi-manifest --installed (%s)" % r.stderr.strip()[-300:])
+        if r.returncode:
+            return
+        node = json.load(open(out))
+        check(node["libraries"] == same["libraries"], "installed libraries == %s's (%d sonames)" % (same["name"], len(same["libraries"])))
+        check(node["structs"] == same["structs"], "installed struct layouts == %s's (%d)" % (same["name"], len(same["structs"])))
+        # Manifest errors: exit 3 naming the file and the cause.
+        for text, want in (("{", "not valid JSON"), ('{"format": "x"}', "not a manifest"),
+                           ('{"format": "rdma-agent-abi-manifest/1", "name": "n", "libraries": []}', '"libraries" must be an object')):
+            bad = os.path.join(d, "bad.json")
+            with open(bad, "w") as f:
+                f.write(text)
+            r = subprocess.run([agent, "abi-scan", "--manifest", bad, agent], capture_output=True, text=True)
+            check(r.returncode == 3 and bad in r.stderr and want in r.stderr, "manifest error '%s': exit 3 (%s)" % (want, r.stderr.strip()))
+
+
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -207,7 +241,7 @@ def main():
         if p.startswith("/") and not os.path.exists(p) and mode != "config":
             print("SKIP: %s absent" % p)
             sys.exit(77)
-    {"verdict": cmd_verdict, "hostile": cmd_hostile, "config": cmd_config, "cli": cmd_cli}[mode](argv)
+    {"verdict": cmd_verdict, "hostile": cmd_hostile, "config": cmd_config, "cli": cmd_cli, "manifest": cmd_manifest}[mode](argv)
     if failures:
         print("%d failure(s)" % len(failures))
         sys.exit(1)
