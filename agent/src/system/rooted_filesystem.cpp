@@ -57,24 +57,27 @@ std::optional<std::string> RootedFileSystem::read(const std::string& path) const
     struct stat st {};
     // sysfs attributes are regular files; anything else (a FIFO, /dev/kmsg) is never read.
     if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) return std::nullopt;
-    std::string out;
-    // sysfs reports 4096 for every attribute whatever its content; real files their size.
-    std::size_t chunk = std::max<std::size_t>(4096, static_cast<std::size_t>(st.st_size) + 1);
+    // sysfs reports 4096 for every attribute whatever its content; real files their size. The
+    // buffer is sized once from st_size and the end-of-file probe reads into a small stack
+    // buffer: no reallocation copying a large file (modules.dep) and no extra pages touched.
+    std::string out(std::max<std::size_t>(4096, static_cast<std::size_t>(st.st_size)), '\0');
+    std::size_t have = 0;
     for (;;) {
-        const std::size_t have = out.size();
-        out.resize(have + chunk);
-        const ssize_t n = ::read(fd, out.data() + have, chunk);
+        char probe[512];
+        const bool room = have < out.size();
+        const ssize_t n = room ? ::read(fd, out.data() + have, out.size() - have) : ::read(fd, probe, sizeof probe);
         if (n < 0) {
-            if (errno == EINTR) {
-                out.resize(have);
-                continue;
-            }
+            if (errno == EINTR) continue;
             return std::nullopt;  // e.g. EINVAL from an empty GID slot's attribute
         }
-        out.resize(have + static_cast<std::size_t>(n));
         if (n == 0) break;
-        chunk = std::max<std::size_t>(chunk, 65536);
+        if (!room) {  // larger than announced (procfs, a growing file): keep going
+            out.append(probe, static_cast<std::size_t>(n));
+            out.resize(out.size() + 65536);
+        }
+        have += static_cast<std::size_t>(n);
     }
+    out.resize(have);
     return out;
 }
 
