@@ -53,7 +53,9 @@ public:
                            : s.verdict == abi::Verdict::unknown    ? Status::warn
                                                                     : Status::fail;
                 ++n[static_cast<int>(s.verdict)];
-                e.message = s.verdict == abi::Verdict::incompatible ? s.findings.front().message
+                std::string first = s.verdict == abi::Verdict::incompatible ? s.findings.front().message : "";
+                if (first.rfind(f + ": ", 0) == 0) first = first.substr(f.size() + 2);  // the entity names the file
+                e.message = s.verdict == abi::Verdict::incompatible ? first
                             : s.verdict == abi::Verdict::unknown     ? "unknown: missing " + s.missing.front()
                                                                      : s.summary;
                 auto j = abi::to_json(s, false, nullptr);

@@ -46,6 +46,13 @@ bool verbs_function(const std::string& n) {
     return starts_with(n, "__ibv_") || starts_with(n, "___ibv_");
 }
 
+// Functions only the verbs libraries themselves define: a file defining one carries (a copy of)
+// libibverbs or librdmacm. Prefixes would catch unrelated code (QEMU's rdma_backend_*).
+bool library_entry_point(const std::string& n) {
+    return n == "ibv_get_device_list" || n == "ibv_open_device" || n == "ibv_create_qp" || n == "rdma_create_id" ||
+           n == "rdma_get_cm_event";
+}
+
 std::string safe_str(Elf* elf, std::size_t section, std::size_t offset) {
     const char* s = elf_strptr(elf, section, offset);
     if (!s) return {};
@@ -206,7 +213,7 @@ void collect_symbols(Elf* elf, const Sections& s, ElfEvidence& ev) {
                        type != STT_FILE) {
                 ExportedSymbol ex{name, {}, (ver & 0x8000) == 0};
                 if (auto it = def.find(idx); idx >= 2 && it != def.end()) ex.version = it->second;
-                if (verbs_function(name) && seen_verbs.insert(name).second) ev.defined_verbs.push_back(name);
+                if (library_entry_point(name) && seen_verbs.insert(name).second) ev.defined_verbs.push_back(name);
                 ev.exports.push_back(std::move(ex));
             }
         }
@@ -222,7 +229,7 @@ void collect_symbols(Elf* elf, const Sections& s, ElfEvidence& ev) {
             if (!gelf_getsym(d, static_cast<int>(i), &sym)) break;
             if (sym.st_shndx == SHN_UNDEF || GELF_ST_TYPE(sym.st_info) != STT_FUNC) continue;
             const std::string name = safe_str(elf, sh.sh_link, sym.st_name);
-            if ((name == "ibv_get_device_list" || name == "ibv_open_device" || name == "rdma_create_id") &&
+            if (library_entry_point(name) &&
                 std::find(ev.defined_verbs.begin(), ev.defined_verbs.end(), name) == ev.defined_verbs.end())
                 ev.defined_verbs.push_back(name);
         }
