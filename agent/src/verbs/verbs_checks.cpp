@@ -5,6 +5,11 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <pthread.h>
+#include <sched.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#endif
 
 #include <atomic>
 #include <chrono>
@@ -12,6 +17,7 @@
 #include <thread>
 #include <cerrno>
 #include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 
@@ -659,11 +665,53 @@ std::optional<bool> managed_flow_steering(VerbsApi& api, const std::string& ibde
 
 namespace {
 struct PeerStopped {};  // the other side of the ping-pong failed: stop waiting
+
+// Timestamps of the latency samples: the TSC on x86, what perftest's get_cycles() reads (a few
+// ns), else steady_clock's count. clock_gettime is not free everywhere: on the TCG lab node the
+// kernel finds the vCPUs' TSCs unsynchronized and falls back to the HPET clocksource, where one
+// call costs ~3 us, and that was inside every round trip (docs/BENCHMARKS.md). Ticks become time
+// with the rate measured against steady_clock over the whole run (>= a few ms, so two clock
+// reads cost nothing in precision).
+inline uint64_t ticks() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    return __rdtsc();
+#else
+    return static_cast<uint64_t>(Clock::now().time_since_epoch().count());
+#endif
+}
+
+// The TSCs of two CPUs need not agree (same TCG node): the measuring thread stays on the CPU it
+// runs on while it takes timestamps, and gets its affinity back afterwards. Best effort: when
+// the affinity cannot be set the run goes on unpinned, like ib_send_lat without taskset.
+class StayOnThisCpu {
+public:
+    StayOnThisCpu() {
+        if (pthread_getaffinity_np(pthread_self(), sizeof old_, &old_) != 0) return;
+        const int cpu = sched_getcpu();
+        if (cpu < 0) return;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(static_cast<unsigned>(cpu), &one);
+        pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
+    }
+    ~StayOnThisCpu() {
+        if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof old_, &old_);
+    }
+    StayOnThisCpu(const StayOnThisCpu&) = delete;
+    StayOnThisCpu& operator=(const StayOnThisCpu&) = delete;
+
+private:
+    cpu_set_t old_{};
+    bool pinned_ = false;
+};
 }  // namespace
 
 // RC ping-pong between QP A and QP B of one process, busy-polling the CQs like ib_send_lat
 // (no completion channel). Timestamps are taken at each ping post, like perftest's tposted[],
 // so each sample is one full round trip including the loop; latency_figures() halves it.
+// Nothing but the ping-pong runs inside a round trip: the timestamp is one TSC read, and the
+// timeouts read the clock only after 256 empty polls (the deadline starts then), never on the
+// fast path.
 LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     if (req.iters < 5) throw std::invalid_argument("latency: iters must be at least 5, got " + std::to_string(req.iters));
     if (req.size < 1 || req.size > (1 << 24))
@@ -729,13 +777,17 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
         api.post_send(s.qp, s.wr, s.send_what);
         if (signal) ++s.outstanding;
     };
-    // Busy-polls the receive CQ (no completion channel, like ib_send_lat), then reposts.
-    auto receive = [&](Side& s, Clock::time_point dl) {
+    // Busy-polls the receive CQ (no completion channel, like ib_send_lat), then reposts. The
+    // deadline (`limit` from the first check, 256 polls in) is read lazily: no clock on the fast path.
+    auto receive = [&](Side& s, Clock::duration limit) {
         ibv_wc wc{};
+        std::optional<Clock::time_point> dl;
         for (unsigned spin = 0;; ++spin) {
             if (api.poll_cq(s.rcq, 1, &wc, s.recv_what) == 1) break;
             if ((spin & 255U) == 255U) {
-                if (Clock::now() > dl)
+                const auto now = Clock::now();
+                if (!dl) dl = now + limit;
+                else if (now > *dl)
                     throw VerbsError("ibv_poll_cq", s.recv_what,
                                      "timed out after " + std::to_string(req.timeout_ms) + " ms waiting for the completion");
                 if (stop.load(std::memory_order_relaxed)) throw PeerStopped{};
@@ -746,9 +798,10 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
         api.post_recv(s.qp, s.rwr, s.recv_what);
     };
     // Reaps signalled send completions; blocks only when two are outstanding (queue filling up).
-    auto reap = [&](Side& s, Clock::time_point dl) {
+    auto reap = [&](Side& s, Clock::duration limit) {
         ibv_wc wc{};
-        while (s.outstanding > 0) {
+        std::optional<Clock::time_point> dl;
+        for (unsigned spin = 0; s.outstanding > 0; ++spin) {
             if (api.poll_cq(s.scq, 1, &wc, s.reap_what) == 1) {
                 if (wc.status != IBV_WC_SUCCESS)
                     throw VerbsError("ibv_poll_cq", s.reap_what, "completion with error status: " + verbs::wc_status_name(wc.status));
@@ -756,20 +809,25 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
                 continue;
             }
             if (s.outstanding < 2) return;
-            if (Clock::now() > dl)
-                throw VerbsError("ibv_poll_cq", s.reap_what, "timed out after " + std::to_string(req.timeout_ms) + " ms");
+            if ((spin & 255U) == 255U) {
+                const auto now = Clock::now();
+                if (!dl) dl = now + limit;
+                else if (now > *dl)
+                    throw VerbsError("ibv_poll_cq", s.reap_what, "timed out after " + std::to_string(req.timeout_ms) + " ms");
+            }
         }
     };
     auto responder = [&] {  // side B: answer every ping
         for (int i = 0; i < req.iters; ++i) {
             // twice the timeout: a lost ping is reported by the measuring side (its round trip)
-            const auto dl = Clock::now() + 2 * timeout;
-            receive(b, dl);
+            receive(b, 2 * timeout);
             send(b, i);
-            reap(b, dl);
+            reap(b, 2 * timeout);
         }
     };
-    std::vector<Clock::time_point> posted(static_cast<size_t>(req.iters));
+    std::vector<uint64_t> posted(static_cast<size_t>(req.iters));
+    Clock::time_point run_start, run_end;
+    uint64_t ticks_start = 0, ticks_end = 0;
     std::exception_ptr responder_error;
     std::thread responder_thread;
     if (req.responder_thread) {
@@ -785,19 +843,23 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
         });
     }
     try {
+        // after the responder thread started: it must not inherit a one-CPU affinity
+        const StayOnThisCpu pin;
+        run_start = Clock::now();
+        ticks_start = ticks();
         for (int i = 0; i < req.iters; ++i) {
-            const auto now = Clock::now();
-            posted[static_cast<size_t>(i)] = now;
-            const auto dl = now + timeout;
+            posted[static_cast<size_t>(i)] = ticks();
             send(a, i);
             if (!req.responder_thread) {
-                receive(b, dl);
+                receive(b, timeout);
                 send(b, i);
             }
-            receive(a, dl);
-            reap(a, dl);
-            if (!req.responder_thread) reap(b, dl);
+            receive(a, timeout);
+            reap(a, timeout);
+            if (!req.responder_thread) reap(b, timeout);
         }
+        ticks_end = ticks();
+        run_end = Clock::now();
     } catch (const PeerStopped&) {  // the responder failed: its error is the cause
         if (responder_thread.joinable()) responder_thread.join();
         std::rethrow_exception(responder_error);
@@ -808,10 +870,14 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     }
     if (responder_thread.joinable()) responder_thread.join();
     if (responder_error) std::rethrow_exception(responder_error);
+    const double run_us = std::chrono::duration<double, std::micro>(run_end - run_start).count();
+    if (ticks_end <= ticks_start || run_us <= 0)
+        throw std::runtime_error("latency: the timestamp counter did not advance during the run (TSC unusable)");
+    const double ticks_per_us = static_cast<double>(ticks_end - ticks_start) / run_us;
     std::vector<double> deltas;
     deltas.reserve(posted.size());
-    for (size_t i = 1; i < posted.size(); ++i)
-        deltas.push_back(std::chrono::duration<double, std::micro>(posted[i] - posted[i - 1]).count());
+    for (size_t i = 1; i < posted.size(); ++i)  // signed: a clock artifact shows as a negative minimum
+        deltas.push_back(static_cast<double>(static_cast<int64_t>(posted[i] - posted[i - 1])) / ticks_per_us);
     const auto f = verbs::latency_figures(std::move(deltas));
     LatencyStats s;
     s.device = t.device;
