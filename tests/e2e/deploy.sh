@@ -16,41 +16,20 @@ if [ -z "${LAB:-}" ] || [ -z "${LAB_INVENTORY:-}" ] || [ ! -e "${LAB_INVENTORY}/
   echo "SKIP  deploy e2e: no running lab (LAB / LAB_INVENTORY unset; run it through lab/with-lab)"
   exit 77
 fi
-export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
-PY=/usr/bin/python3
+# shellcheck source=tests/e2e/lib.sh
+. tests/e2e/lib.sh
 work=$(mktemp -d /tmp/deploy-e2e.XXXXXX)
-failed=0
-pass() { echo "PASS  $*"; }
-fail() { echo "FAIL  $*"; failed=1; }
-say()  { echo "---- $*"; }
 
-mapfile -t nodes < <(ansible-inventory -i "$LAB_INVENTORY" --list 2>/dev/null \
-  | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print("\n".join(sorted(d["_meta"]["hostvars"])))')
+mapfile -t nodes < <(lab_nodes)
 if [ ${#nodes[@]} -eq 0 ]; then fail "no hosts in $LAB_INVENTORY"; exit 1; fi
 say "lab '${RDMA_LAB:-default}': ${nodes[*]} (inventory $LAB_INVENTORY)"
 
-# What "nothing changed" means on a node: installed packages, every regular file under /etc
-# (hash), loaded modules.
-# shellcheck disable=SC2016 # expanded by the node's shell
-state() {  # state NODE OUTFILE
-  "$LAB" ssh "$1" 'dpkg-query -W -f="pkg ${Package} ${Version}\n";
-    find /etc -xdev -type f -print0 2>/dev/null | sort -z | xargs -0 sha256sum | sed "s/^/etc /";
-    lsmod | awk "NR > 1 { print \"mod \" \$1 }" | sort' > "$2" 2>/dev/null
-}
-states() { for n in "${nodes[@]}"; do state "$n" "$work/$1.$n" || return 1; done; }
+states() { for n in "${nodes[@]}"; do node_state "$n" "$work/$1.$n" || return 1; done; }
 same_states() {  # same_states BEFORE AFTER WHAT
-  local ok=0
-  for n in "${nodes[@]}"; do
-    if ! diff -q "$work/$1.$n" "$work/$2.$n" >/dev/null; then
-      fail "$3: $n changed:"; diff "$work/$1.$n" "$work/$2.$n" | head -20; ok=1
-    fi
-  done
-  [ $ok -eq 0 ] && pass "$3: dpkg-query -W, sha256 of /etc ($(grep -c '^etc ' "$work/$1.${nodes[0]}") files), lsmod identical on ${nodes[*]}"
+  local n
+  for n in "${nodes[@]}"; do same_state "$work/$1.$n" "$work/$2.$n" "$n" "$3"; done
 }
 play() { ansible-playbook -i "$LAB_INVENTORY" deploy-rdma.yml "$@"; }
-recap_changed() {  # recap_changed LOG -> "host=changed ..." of the PLAY RECAP
-  awk '/PLAY RECAP/ { r = 1; next } r && /changed=/ { split($4, c, "="); printf "%s=%s ", $1, c[2] }' "$1"
-}
 
 # 1. Refusal: a netdev the nodes do not have (the probes run, then preflight refuses).
 say "1/7 preflight refuses a wrong variable, nothing touched"

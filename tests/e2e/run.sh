@@ -1,22 +1,24 @@
 #!/usr/bin/env bash
 # The end-to-end suite: boots ONE lab (2 nodes of a distro) and runs the suites against it, in an
-# order that needs a single boot: deploy (needs fresh nodes) -> agent device tests -> lab tools.
+# order that needs a single boot: deploy (needs fresh nodes) -> agent device tests -> lab tools ->
+# transactional deploy faults (txn: the deploy's rollback, on the deployed nodes).
 # The lab is always torn down (lab/with-lab), also on failure or Ctrl-C.
 #
-#   tests/e2e/run.sh [--distro bookworm|trixie|bullseye] [--full] [--suites "deploy agent-device lab"]
+#   tests/e2e/run.sh [--distro bookworm|trixie|bullseye] [--full] [--suites "deploy agent-device lab txn"]
 #
-# --full runs the suite on bookworm, trixie and bullseye in turn (make e2e-full).
+# --full runs the suites on bookworm, trixie and bullseye in turn, with every fault of the txn
+# suite (TXN_FAULTS=all) (make e2e-full); otherwise txn runs faults 1 and 2 and the manual rollback.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 3
 
 distros=(bookworm)
-suites=(deploy agent-device lab)
+suites=(deploy agent-device lab txn)
 while [ $# -gt 0 ]; do
   case "$1" in
     --distro) distros=("$2"); shift 2 ;;
-    --full) distros=(bookworm trixie bullseye); shift ;;
+    --full) distros=(bookworm trixie bullseye); export TXN_FAULTS=${TXN_FAULTS:-all}; shift ;;
     --suites) read -r -a suites <<<"$2"; shift 2 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "e2e: unknown argument '$1' (see --help)" >&2; exit 3 ;;
   esac
 done
