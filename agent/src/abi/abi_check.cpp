@@ -10,6 +10,13 @@ namespace rdma_agent {
 
 namespace {
 
+// File names are bytes; reports are JSON (UTF-8): invalid sequences become U+FFFD.
+nlohmann::json valid_utf8(const nlohmann::json& j) {
+    return nlohmann::json::parse(j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
+std::string valid_utf8(const std::string& s) { return valid_utf8(nlohmann::json(s)).get<std::string>(); }
+
 class AbiScanCheck final : public Check {
 public:
     std::string_view name() const override { return kAbiScanCheckName; }
@@ -41,7 +48,8 @@ public:
             globfree(&g);
             std::sort(files.begin(), files.end());
             if (files.empty()) {
-                r.entities.push_back(Entity{pattern, Status::warn, "no file matches " + pattern, nlohmann::json::object()});
+                r.entities.push_back(Entity{valid_utf8(pattern), Status::warn, valid_utf8("no file matches " + pattern),
+                                            nlohmann::json::object()});
                 continue;
             }
             for (const auto& f : files) {
@@ -65,6 +73,9 @@ public:
                              {"rdma_imports", s.rdma_imports},
                              {"structs_compared", s.structs_compared},
                              {"incompatible", s.verdict == abi::Verdict::incompatible ? 1 : 0}};
+                e.name = valid_utf8(e.name);
+                e.message = valid_utf8(e.message);
+                e.details = valid_utf8(e.details);
                 r.entities.push_back(std::move(e));
             }
         }

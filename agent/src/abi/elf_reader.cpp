@@ -53,15 +53,18 @@ bool library_entry_point(const std::string& n) {
            n == "rdma_get_cm_event";
 }
 
-std::string safe_str(Elf* elf, std::size_t section, std::size_t offset) {
-    const char* s = elf_strptr(elf, section, offset);
-    if (!s) return {};
-    // elf_strptr guarantees termination inside the section. Names end up in JSON: anything but
-    // printable ASCII (corrupt or hostile files) becomes '?'.
-    std::string out(s, strnlen(s, 4096));
+// Names end up in JSON and reports: anything but printable ASCII (corrupt or hostile files)
+// becomes '?'. libelf/libdw guarantee termination inside their section.
+std::string printable(const char* s, std::size_t max) {
+    std::string out(s, strnlen(s, max));
     for (auto& c : out)
         if (c < 0x20 || c > 0x7e) c = '?';
     return out;
+}
+
+std::string safe_str(Elf* elf, std::size_t section, std::size_t offset) {
+    const char* s = elf_strptr(elf, section, offset);
+    return s ? printable(s, 4096) : std::string();
 }
 
 struct Sections {
@@ -84,7 +87,7 @@ struct DwarfWalk {
         if (tag == DW_TAG_structure_type || tag == DW_TAG_union_type || tag == DW_TAG_class_type) {
             const char* n = dwarf_diename(d);
             if (n && !dwarf_hasattr(d, DW_AT_declaration)) {
-                const std::string name(n, strnlen(n, 512));
+                const std::string name = printable(n, 512);
                 if (watched_type(name)) {
                     const int sz = dwarf_bytesize(d);
                     if (sz >= 0) ev.structs[name].insert(static_cast<std::uint64_t>(sz));
@@ -93,7 +96,7 @@ struct DwarfWalk {
         } else if (tag == DW_TAG_subprogram) {
             const char* n = dwarf_diename(d);
             if (n && dwarf_func_inline(d) == 1) {
-                const std::string name(n, strnlen(n, 512));
+                const std::string name = printable(n, 512);
                 if (verbs_function(name) || name.find("_exp_") != std::string::npos) ev.inline_verbs.insert(name);
             }
             return;  // types local to functions do not matter here
