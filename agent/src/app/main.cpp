@@ -247,17 +247,21 @@ int cmd_latency(const LatencyRequest& req, const std::string& format) {
 struct AbiScanOptions {
     std::string manifest, stack, format = "text";
     bool evidence = false;
+    bool missing_ok = false;
     std::vector<std::string> debug_roots;
     std::vector<std::string> paths;
 };
 
-std::vector<std::string> expand_paths(const std::vector<std::string>& args) {
+// Paths and globs -> files. What matches nothing is a usage error, or with `unmatched` given
+// (abi-scan --missing-ok) is listed there instead.
+std::vector<std::string> expand_paths(const std::vector<std::string>& args, std::vector<std::string>* unmatched = nullptr) {
     std::vector<std::string> out;
     for (const auto& a : args) {
         if (a.find_first_of("*?[") == std::string::npos) {
             std::error_code ec;
-            if (!std::filesystem::exists(a, ec)) throw UsageError(a + ": no such file");
-            out.push_back(a);
+            if (std::filesystem::exists(a, ec)) out.push_back(a);
+            else if (unmatched) unmatched->push_back(a);
+            else throw UsageError(a + ": no such file");
             continue;
         }
         glob_t g{};
@@ -265,7 +269,10 @@ std::vector<std::string> expand_paths(const std::vector<std::string>& args) {
         if (rc == 0)
             for (std::size_t i = 0; i < g.gl_pathc; ++i) out.emplace_back(g.gl_pathv[i]);
         globfree(&g);
-        if (rc != 0) throw UsageError(a + ": no file matches this glob");
+        if (rc != 0) {
+            if (unmatched) unmatched->push_back(a);
+            else throw UsageError(a + ": no file matches this glob");
+        }
     }
     return out;
 }
@@ -302,7 +309,8 @@ abi::Manifest pick_manifest(const AbiScanOptions& o) {
 
 int cmd_abi_scan(const AbiScanOptions& o) {
     if (o.format != "text" && o.format != "json") throw UsageError("--format " + o.format + ": expected text or json");
-    const auto paths = expand_paths(o.paths);
+    std::vector<std::string> unmatched;
+    const auto paths = expand_paths(o.paths, o.missing_ok ? &unmatched : nullptr);
     std::vector<std::string> roots = o.debug_roots.empty() ? std::vector<std::string>{"/usr/lib/debug"} : o.debug_roots;
     if (o.evidence) {  // raw evidence, no verdict (tools/abi-manifest, debugging)
         nlohmann::json arr = nlohmann::json::array();
@@ -326,6 +334,7 @@ int cmd_abi_scan(const AbiScanOptions& o) {
                          {"struct_layouts", m.structs.size()}};
         j["results"] = nlohmann::json::array();
         for (std::size_t i = 0; i < results.size(); ++i) j["results"].push_back(abi::to_json(results[i], false, &evs[i]));
+        j["unmatched"] = unmatched;
         j["verdict"] = rc == 2 ? "incompatible" : rc == 1 ? "unknown" : "compatible";
         j["exit_code"] = rc;
         std::cout << j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
@@ -337,6 +346,7 @@ int cmd_abi_scan(const AbiScanOptions& o) {
             for (const auto& x : r.missing) std::cout << "    missing: " << x << "\n";
             for (const auto& x : r.notes) std::cout << "    note: " << x << "\n";
         }
+        for (const auto& u : unmatched) std::cout << "no file: " << u << " (--missing-ok)\n";
     }
     return rc;
 }
@@ -393,6 +403,8 @@ int main(int argc, char** argv) {
                          "'installed' (default: the node's libraries, symbols only) or a manifest name (debian-11, debian-12, debian-13) under <prefix>/share/rdma-agent/manifests or $RDMA_AGENT_MANIFEST_DIR");
     abi_scan->add_option("--format", abi_opts.format, "Output format: text or json")->capture_default_str();
     abi_scan->add_flag("--evidence", abi_opts.evidence, "Print what was read from each file as JSON, no verdict");
+    abi_scan->add_flag("--missing-ok", abi_opts.missing_ok,
+                       "Paths and globs matching nothing are listed (JSON \"unmatched\") instead of exit 3");
     abi_scan->add_option("--debug-root", abi_opts.debug_roots, "Where separate debug files are (.build-id/; default /usr/lib/debug); repeatable")
         ->allow_extra_args(false);
     abi_scan->add_option("paths", abi_opts.paths, "Binaries or shared libraries (globs accepted)")->required();

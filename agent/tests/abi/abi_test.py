@@ -194,6 +194,14 @@ def cmd_cli(argv):
     check(r.returncode == 3 and "manifest" in r.stderr, "a binary as manifest: exit 3 (%s)" % r.stderr.strip()[:200])
     r = subprocess.run([agent, "abi-scan", "--format", "yaml", binary], capture_output=True, text=True)
     check(r.returncode == 3 and "--format" in r.stderr, "bad --format: exit 3")
+    r = subprocess.run([agent, "abi-scan", "--format", "json", "--manifest", mdir + "/debian-12.json", "--missing-ok",
+                        binary, "/nonexistent/app-*", "/nonexistent/file"], capture_output=True, text=True)
+    doc = json.loads(r.stdout) if r.returncode == 0 else {}
+    check(doc.get("unmatched") == ["/nonexistent/app-*", "/nonexistent/file"] and len(doc.get("results", [])) == 1,
+          "--missing-ok lists what matched nothing, scans the rest (rc %d)" % r.returncode)
+    r = subprocess.run([agent, "abi-scan", "--manifest", mdir + "/debian-12.json", binary, "/nonexistent/app-*"],
+                       capture_output=True, text=True)
+    check(r.returncode == 3 and "/nonexistent/app-*: no file matches" in r.stderr, "glob matching nothing: exit 3 naming it")
     r = subprocess.run([agent, "abi-scan", "--evidence", binary], capture_output=True, text=True)
     ev = json.loads(r.stdout)[0] if r.returncode == 0 else {}
     check(any(i["name"] == "ibv_reg_dmabuf_mr" and i["version"] == "IBVERBS_1.12" and i["library"] == "libibverbs.so.1"
