@@ -5,8 +5,6 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
-#include <sched.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #endif
@@ -671,7 +669,10 @@ struct PeerStopped {};  // the other side of the ping-pong failed: stop waiting
 // kernel finds the vCPUs' TSCs unsynchronized and falls back to the HPET clocksource, where one
 // call costs ~3 us, and that was inside every round trip (docs/BENCHMARKS.md). Ticks become time
 // with the rate measured against steady_clock over the whole run (>= a few ms, so two clock
-// reads cost nothing in precision).
+// reads cost nothing in precision). The thread is not pinned, like ib_send_lat without taskset:
+// pinning both busy-polling sides on the 2-vCPU rxe node starved rxe's softirq work and gave
+// millisecond medians to both tools (docs/BENCHMARKS.md). A TSC step between CPUs would show as
+// a negative minimum (deltas are signed), never hidden.
 inline uint64_t ticks() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
     return __rdtsc();
@@ -680,30 +681,6 @@ inline uint64_t ticks() noexcept {
 #endif
 }
 
-// The TSCs of two CPUs need not agree (same TCG node): the measuring thread stays on the CPU it
-// runs on while it takes timestamps, and gets its affinity back afterwards. Best effort: when
-// the affinity cannot be set the run goes on unpinned, like ib_send_lat without taskset.
-class StayOnThisCpu {
-public:
-    StayOnThisCpu() {
-        if (pthread_getaffinity_np(pthread_self(), sizeof old_, &old_) != 0) return;
-        const int cpu = sched_getcpu();
-        if (cpu < 0) return;
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(static_cast<unsigned>(cpu), &one);
-        pinned_ = pthread_setaffinity_np(pthread_self(), sizeof one, &one) == 0;
-    }
-    ~StayOnThisCpu() {
-        if (pinned_) pthread_setaffinity_np(pthread_self(), sizeof old_, &old_);
-    }
-    StayOnThisCpu(const StayOnThisCpu&) = delete;
-    StayOnThisCpu& operator=(const StayOnThisCpu&) = delete;
-
-private:
-    cpu_set_t old_{};
-    bool pinned_ = false;
-};
 }  // namespace
 
 // RC ping-pong between QP A and QP B of one process, busy-polling the CQs like ib_send_lat
@@ -843,8 +820,6 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
         });
     }
     try {
-        // after the responder thread started: it must not inherit a one-CPU affinity
-        const StayOnThisCpu pin;
         run_start = Clock::now();
         ticks_start = ticks();
         for (int i = 0; i < req.iters; ++i) {
