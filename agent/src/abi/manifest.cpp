@@ -81,7 +81,8 @@ Manifest parse_manifest(const nlohmann::json& j, const std::string& source) {
     if (j.contains("structs")) {
         if (!j["structs"].is_object()) bad(source, "\"structs\" must be an object of name -> size");
         for (const auto& [name, size] : j["structs"].items()) {
-            if (!size.is_number_unsigned()) bad(source, "structs." + name + " must be a non-negative integer");
+            if (!size.is_number_integer() || (!size.is_number_unsigned() && size.get<std::int64_t>() < 0))
+                bad(source, "structs." + name + " must be a non-negative integer");
             m.structs[name] = size.get<std::uint64_t>();
         }
     }
