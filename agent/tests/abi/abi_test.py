@@ -6,6 +6,7 @@
   abi_test.py config AGENT BINARY MANIFEST
   abi_test.py cli AGENT MANIFEST_DIR BINARY
   abi_test.py manifest AGENT TOOL MANIFEST_DIR
+  abi_test.py debugfile AGENT BINARY_WITH_DWARF MANIFEST EXPECTED
 Exit 0 pass, 1 fail, 77 skip (CTest SKIP_RETURN_CODE).
 """
 import json
@@ -208,6 +209,31 @@ def cmd_cli(argv):
               for i in ev.get("imports", [])), "--evidence: ibv_reg_dmabuf_mr@IBVERBS_1.12 from libibverbs.so.1")
 
 
+def cmd_debugfile(argv):
+    """A stripped binary whose separate debug file is installed (<root>/.build-id/xx/yyyy.debug, as
+    Debian's -dbgsym packages do) is judged on that DWARF; without it, unknown."""
+    agent, binary, manifest, expected = argv[:4]
+    notes = subprocess.run(["readelf", "-n", binary], capture_output=True, text=True).stdout
+    ids = [l.split(":", 1)[1].strip() for l in notes.splitlines() if "Build ID" in l]
+    if not ids:
+        print("SKIP: %s has no build-id note" % binary)
+        sys.exit(77)
+    bid = ids[0]
+    with tempfile.TemporaryDirectory() as d:
+        stripped = os.path.join(d, "app")
+        dbgdir = os.path.join(d, "debug", ".build-id", bid[:2])
+        os.makedirs(dbgdir)
+        subprocess.run(["objcopy", "--only-keep-debug", binary, os.path.join(dbgdir, bid[2:] + ".debug")], check=True)
+        subprocess.run(["strip", "--strip-all", "-o", stripped, binary], check=True)
+        rc, doc, err = scan(agent, manifest, [stripped], ["--debug-root", os.path.join(d, "nowhere")])
+        check(doc["results"][0]["verdict"] == "unknown", "stripped, no debug file: unknown")
+        rc, doc, err = scan(agent, manifest, [stripped], ["--debug-root", os.path.join(d, "debug")])
+        res = doc["results"][0]
+        print(res["summary"])
+        check(res["debug_info"] and res["verdict"] == expected,
+              "stripped + .build-id/%s/%s.debug: %s from the debug file (got %s)" % (bid[:2], bid[2:], expected, res["verdict"]))
+
+
 def cmd_manifest(argv):
     """tools/abi-manifest --installed must reproduce the committed manifest of the same rdma-core."""
     agent, tool, mdir = argv[:3]
@@ -249,7 +275,8 @@ def main():
         if p.startswith("/") and not os.path.exists(p) and mode != "config":
             print("SKIP: %s absent" % p)
             sys.exit(77)
-    {"verdict": cmd_verdict, "hostile": cmd_hostile, "config": cmd_config, "cli": cmd_cli, "manifest": cmd_manifest}[mode](argv)
+    {"verdict": cmd_verdict, "hostile": cmd_hostile, "config": cmd_config, "cli": cmd_cli, "manifest": cmd_manifest,
+     "debugfile": cmd_debugfile}[mode](argv)
     if failures:
         print("%d failure(s)" % len(failures))
         sys.exit(1)
