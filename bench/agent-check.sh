@@ -29,9 +29,10 @@ timeout 600 "$LAB" ssh "$NODE" 'pkgs=""; test -x /usr/bin/time || pkgs="time"; c
 echo "agent-check.sh: $RUNS runs each of '$AGENT check --only stack,devices,verbs,multicast,flow_steering,mlx4_steering' and 'ibv_devinfo -v' on $NODE ($RDMA_LAB)"
 BEFORE=${BEFORE:-}
 echo "agent-check.sh: node load before: $(timeout 60 "$LAB" ssh "$NODE" cat /proc/loadavg); host load: $(cut -d' ' -f1-3 /proc/loadavg)"
-timeout 900 "$LAB" ssh "$NODE" /usr/bin/python3 - "$RUNS" "$AGENT" "$BEFORE" <<'PY'
+timeout 900 "$LAB" ssh "$NODE" /usr/bin/python3 - "$RUNS" "$AGENT" "${BEFORE:--}" <<'PY'
 import statistics, subprocess, sys, time
 runs, agent, before = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+before = "" if before == "-" else before  # ssh drops empty arguments: "-" is none
 ALL = "stack,devices,verbs,multicast,flow_steering,mlx4_steering"
 cmds = {
     "rdma-agent check": [agent, "check", "--format", "json", "--only", ALL],

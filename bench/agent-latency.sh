@@ -32,10 +32,11 @@ case "$PIN" in auto|0|1) ;; *) echo "agent-latency.sh: PIN must be auto, 0 or 1,
 "$LAB" status >/dev/null 2>&1 || { echo "agent-latency.sh: lab '$RDMA_LAB' is not up" >&2; exit 77; }
 echo "agent-latency.sh: $NODE ($RDMA_LAB) device $DEVICE gid $GID_INDEX size $SIZE iters $ITERS, $RUNS alternated pairs; host load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "agent-latency.sh: each pair takes ~10 s on a TCG node (ib_send_lat waits 1 s for its server)"
-timeout $((120 + RUNS * 120)) "$LAB" ssh "$NODE" /usr/bin/python3 - "$DEVICE" "$GID_INDEX" "$SIZE" "$ITERS" "$RUNS" "$AGENT" "$PIN" "$BEFORE" <<'PY'
+timeout $((120 + RUNS * 120)) "$LAB" ssh "$NODE" /usr/bin/python3 - "$DEVICE" "$GID_INDEX" "$SIZE" "$ITERS" "$RUNS" "$AGENT" "$PIN" "${BEFORE:--}" <<'PY'
 import json, math, os, statistics, subprocess, sys, time
 dev, gid, size, iters, runs, agent, pin, before = sys.argv[1:9]
 runs = int(runs)
+before = "" if before == "-" else before  # ssh drops empty arguments: "-" is none
 ncpu = os.cpu_count() or 1
 if pin == "auto":
     pin = "1" if ncpu >= 2 else "0"
