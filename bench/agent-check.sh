@@ -27,6 +27,13 @@ case "$RUNS" in ''|*[!0-9]*|0) echo "agent-check.sh: RUNS must be a positive int
 # shellcheck disable=SC2016 # expanded by the node's shell
 timeout 600 "$LAB" ssh "$NODE" 'pkgs=""; test -x /usr/bin/time || pkgs="time"; command -v ibv_devinfo >/dev/null || pkgs="$pkgs ibverbs-utils"; [ -z "$pkgs" ] || { echo "installing on the node:$pkgs"; DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null || { apt-get update -q >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $pkgs >/dev/null; }; }'
 echo "agent-check.sh: $RUNS runs each of '$AGENT check --only stack,devices,verbs,multicast,flow_steering,mlx4_steering' and 'ibv_devinfo -v' on $NODE ($RDMA_LAB)"
+# The agent must start on the node (e.g. a shared library it links is missing there): say which.
+# shellcheck disable=SC2016 # expanded by the node's shell
+if ! out=$(timeout 120 "$LAB" ssh "$NODE" "$AGENT --version 2>&1"); then
+  echo "agent-check.sh: $AGENT does not run on $NODE: $out" >&2
+  echo "agent-check.sh: (the agent links libibverbs1, librdmacm1, libyaml-cpp0.7, libdw1, libelf1: install what is missing)" >&2
+  exit 1
+fi
 BEFORE=${BEFORE:-}
 echo "agent-check.sh: node load before: $(timeout 60 "$LAB" ssh "$NODE" cat /proc/loadavg); host load: $(cut -d' ' -f1-3 /proc/loadavg)"
 timeout 900 "$LAB" ssh "$NODE" /usr/bin/python3 - "$RUNS" "$AGENT" "${BEFORE:--}" <<'PY'

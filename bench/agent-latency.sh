@@ -30,6 +30,13 @@ done
 [ "$RUNS" -ge 1 ] || { echo "agent-latency.sh: RUNS must be at least 1" >&2; exit 2; }
 case "$PIN" in auto|0|1) ;; *) echo "agent-latency.sh: PIN must be auto, 0 or 1, got '$PIN'" >&2; exit 2 ;; esac
 "$LAB" status >/dev/null 2>&1 || { echo "agent-latency.sh: lab '$RDMA_LAB' is not up" >&2; exit 77; }
+# The agent must start on the node (e.g. a shared library it links is missing there): say which.
+# shellcheck disable=SC2016 # expanded by the node's shell
+if ! out=$(timeout 120 "$LAB" ssh "$NODE" "$AGENT --version 2>&1"); then
+  echo "agent-latency.sh: $AGENT does not run on $NODE: $out" >&2
+  echo "agent-latency.sh: (the agent links libibverbs1, librdmacm1, libyaml-cpp0.7, libdw1, libelf1: install what is missing)" >&2
+  exit 1
+fi
 echo "agent-latency.sh: $NODE ($RDMA_LAB) device $DEVICE gid $GID_INDEX size $SIZE iters $ITERS, $RUNS alternated pairs; host load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "agent-latency.sh: each pair takes ~10 s on a TCG node (ib_send_lat waits 1 s for its server)"
 timeout $((120 + RUNS * 120)) "$LAB" ssh "$NODE" /usr/bin/python3 - "$DEVICE" "$GID_INDEX" "$SIZE" "$ITERS" "$RUNS" "$AGENT" "$PIN" "${BEFORE:--}" <<'PY'
