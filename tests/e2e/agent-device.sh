@@ -56,7 +56,7 @@ echo "agent-device.sh: preparing $node (packages if missing: apt-get may take a 
 # The node side reads its script from stdin (quoted heredoc: no host-side expansion).
 setup_out=$(on 900 env NETDEV="$netdev" bash -s <<'NODE'
 set -u
-pkgs=(libibverbs1 ibverbs-providers librdmacm1 libyaml-cpp0.7 rdma-core perftest)
+pkgs=(libibverbs1 ibverbs-providers librdmacm1 libyaml-cpp0.7 libdw1 libelf1 rdma-core perftest)
 missing=()
 for p in "${pkgs[@]}"; do
   [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p")
