@@ -61,6 +61,8 @@ def run(tmp):
     hosts = {
         # target debian-11: new_verbs imports ibv_reg_dmabuf_mr@IBVERBS_1.12 -> stop
         "t_debian11": {"rdma_os_facts_override": d11, "rdma_protected_binaries": [bindir + "/new_*"]},
+        # both in one glob, debian-11: stops, listing the finding and the other binary's unknown
+        "t_mixed": {"rdma_os_facts_override": d11, "rdma_protected_binaries": [bindir + "/*"]},
         # target debian-12: new_verbs (and ibv_devinfo) compatible -> passes
         "t_debian12": {"rdma_os_facts_override": d12, "rdma_protected_binaries": d12_bins},
         # stripped inline-verbs binary: unknown -> warns by default, stops with unknown=stop
@@ -141,6 +143,10 @@ def run(tmp):
           and nv in text(h) and "STOP" in json.dumps([n for n, _ in per_host[h]]),
           f"{h}: target debian-11 stops the host, naming {nv}, ibv_reg_dmabuf_mr@IBVERBS_1.12, debian-11")
     check(len(fetched(h)) == 1, f"{h}: the glob's one match was fetched")
+    h = "t_mixed"
+    check(failed(h) and "ibv_reg_dmabuf_mr@IBVERBS_1.12" in text(h) and "also unknown: " + ic in text(h)
+          and "2 file(s) scanned" in text(h),
+          f"{h}: one glob, 2 binaries on debian-11: stops with the finding and the unknown listed")
     h = "t_debian12"
     check(not failed(h) and f"{len(d12_bins)} compatible, 0 incompatible, 0 unknown" in text(h),
           f"{h}: target debian-12 passes ({len(d12_bins)} compatible: {', '.join(d12_bins)})")
