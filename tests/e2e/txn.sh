@@ -8,6 +8,8 @@
 #   TXN_FAULTS="gate package"   (default, make test)   TXN_FAULTS=all   (make e2e-full)
 #   gate       the health gate fails after a good install (flow steering required; rxe has none) on
 #              the first node of a deployed pair; the second node, same run, must be unaffected
+#   serial     a rolling deploy (rdma_deploy_serial=1, max_fail_percentage=0) whose first batch fails
+#              (the gate fault on the first node) stops before the second node's batch starts
 #   manual     playbooks/rollback.yml takes the second node back to its pre-deploy snapshot
 #   package    a package install that fails halfway (a package whose postinst fails, from a
 #              test repository, installed with the stack) on the now fresh second node
@@ -27,7 +29,7 @@ if [ -z "${LAB:-}" ] || [ -z "${LAB_INVENTORY:-}" ] || [ ! -e "${LAB_INVENTORY}/
   exit 77
 fi
 faults=${TXN_FAULTS:-gate manual package}
-[ "$faults" = all ] && faults="gate manual package initramfs kill manual reboot"
+[ "$faults" = all ] && faults="gate serial manual package initramfs kill manual reboot"
 work=$(mktemp -d /tmp/txn-e2e.XXXXXX)
 mapfile -t nodes < <(lab_nodes)
 if [ ${#nodes[@]} -eq 0 ]; then fail "no hosts in $LAB_INVENTORY"; exit 1; fi
@@ -100,6 +102,23 @@ fault_gate() {
     fail "gate: $B affected: failed=$(recap_field "$work/gate.log" "$B" failed) rescued=$(recap_field "$work/gate.log" "$B" rescued), journal $(journal "$B" state)"
   fi
   node_state "$B" "$work/gate-b.after"; same_state "$work/gate-b.before" "$work/gate-b.after" "$B" "gate (unaffected host)"
+}
+
+fault_serial() {
+  say "rolling deploy: batch 1 ($A) fails its gate, so batch 2 ($B) never starts"
+  if [ "$B" = "$A" ]; then echo "NOTE  serial: needs a second node"; return; fi
+  ensure_deployed "$A" "$B" || return
+  local b_sid rc
+  b_sid=$(journal "$B" snapshot); before "$A" serial
+  fault_inventory "$work/serial.yml" "$A" "rdma_agent_flow_steering_required: true"
+  play -i "$work/serial.yml" -e rdma_deploy_serial=1 -e rdma_deploy_max_fail_percentage=0 deploy-rdma.yml > "$work/serial.log" 2>&1; rc=$?
+  if [ $rc -ne 0 ] && grep -q "$A: deploy failed and was rolled back" "$work/serial.log" \
+     && [ "$(journal "$B" snapshot)" = "$b_sid" ] && [ "$(recap_field "$work/serial.log" "$B" failed)" = 0 ]; then
+    pass "serial: $A rolled back in batch 1; the rollout stopped: $B had no transaction (journal still $b_sid)"
+  else
+    fail "serial: exit $rc; $B journal $(journal "$B" snapshot) (was $b_sid)"; grep -E 'PLAY \[|fatal|First cause' "$work/serial.log" | head -20
+  fi
+  check_restored "$A" serial "$work/serial.log" "serial"
 }
 
 # playbooks/rollback.yml: B back to the snapshot taken before its first deploy (no agent then).
@@ -217,10 +236,13 @@ EOF
 # The journal of a transaction this run opened (an earlier one's phase must not count).
 # shellcheck disable=SC2016 # expanded by the node's shell
 in_progress='grep -q "\"state\": \"in-progress\"" /var/lib/rdma-deploy/txn/journal.json'
+# The background run is a child of start_and_wait's subshell, not of this shell: poll it.
+wait_gone() { while kill -0 "$1" 2>/dev/null; do sleep 2; done; }
 # Runs the deploy on B in the background (own process group) and waits for WHEN (a shell test on
 # the node) to hold; prints the pid. Used to interrupt a run at a known point.
 start_and_wait() {  # start_and_wait LOG WHEN TIMEOUT
-  setsid ansible-playbook -i "$LAB_INVENTORY" -l "$B" deploy-rdma.yml > "$1" 2>&1 &
+  # shellcheck disable=SC2016 # expanded by the inner shell
+  setsid bash -c 'ansible-playbook -i "$LAB_INVENTORY" -l "$1" deploy-rdma.yml > "$2" 2>&1; echo $? > "$2.rc"' _ "$B" "$1" &
   local pid=$! i
   for i in $(seq 1 "$3"); do
     if "$LAB" ssh "$B" "$2" >/dev/null 2>&1; then echo "$pid"; return 0; fi
@@ -238,7 +260,7 @@ fault_kill() {
   if ! pid=$(start_and_wait "$work/kill1.log" "$in_progress"' && grep -qE "\"phase\": \"(params|agent)\"" /var/lib/rdma-deploy/txn/journal.json' 400); then
     fail "kill: the run never reached the params/agent phase (pid $pid)"; tail -20 "$work/kill1.log"; kill -9 -- "-$pid" 2>/dev/null; return
   fi
-  kill -9 -- "-$pid" 2>/dev/null; wait "$pid" 2>/dev/null
+  kill -9 -- "-$pid" 2>/dev/null; wait_gone "$pid"
   sid=$(journal "$B" snapshot)
   if [ "$(journal "$B" state)" = in-progress ]; then
     pass "kill: ansible-playbook killed (SIGKILL) in phase $(journal "$B" phase): journal in-progress, snapshot $sid"
@@ -265,7 +287,7 @@ fault_reboot() {
   fi
   t0=$(date +%s)
   "$LAB" reset "$B" > "$work/reset.log" 2>&1 || { fail "reboot: lab reset $B failed"; return; }
-  wait "$pid"; rc=$?
+  wait_gone "$pid"; rc=$(cat "$work/reboot1.log.rc" 2>/dev/null || echo "?")
   "$LAB" ssh "$B" 'timeout 300 systemctl is-system-running --wait' >/dev/null 2>&1
   echo "      $B reset during dpkg, back in $(( $(date +%s) - t0 )) s; interrupted run exit $rc; journal $(journal "$B" state) in phase $(journal "$B" phase)"
   play -l "$B" -e rdma_txn_interrupted=rollback deploy-rdma.yml > "$work/reboot2.log" 2>&1; rc=$?
@@ -280,7 +302,7 @@ fault_reboot() {
 
 for f in $faults; do
   case "$f" in
-    gate) fault_gate ;; manual) fault_manual ;; package) fault_package ;; initramfs) fault_initramfs ;;
+    gate) fault_gate ;; serial) fault_serial ;; manual) fault_manual ;; package) fault_package ;; initramfs) fault_initramfs ;;
     kill) fault_kill ;; reboot) fault_reboot ;;
     *) fail "unknown fault '$f'" ;;
   esac
