@@ -242,7 +242,10 @@ wait_gone() { while kill -0 "$1" 2>/dev/null; do sleep 2; done; }
 # the node) to hold; prints the pid. Used to interrupt a run at a known point.
 start_and_wait() {  # start_and_wait LOG WHEN TIMEOUT
   # shellcheck disable=SC2016 # expanded by the inner shell
-  setsid bash -c 'ansible-playbook -i "$LAB_INVENTORY" -l "$1" deploy-rdma.yml > "$2" 2>&1; echo $? > "$2.rc"' _ "$B" "$1" &
+  # Its own stdout and stderr away from ours: this function runs inside $(...), which would wait
+  # for every holder of its pipe (the whole run) to finish.
+  setsid bash -c 'ansible-playbook -i "$LAB_INVENTORY" -l "$1" deploy-rdma.yml > "$2" 2>&1; echo $? > "$2.rc"' _ "$B" "$1" \
+    > /dev/null 2>&1 < /dev/null &
   local pid=$! i
   for i in $(seq 1 "$3"); do
     if "$LAB" ssh "$B" "$2" >/dev/null 2>&1; then echo "$pid"; return 0; fi
