@@ -10,14 +10,17 @@ BUILD_PKGS=(build-essential cmake pkg-config git
             clang-14 libclang-rt-14-dev clang-tidy-14)
 LAB_PKGS=(qemu-system-x86 qemu-utils debootstrap vde2 fdisk e2fsprogs openssh-client
           socat procps iproute2 ca-certificates)
+# Kernel builds (kstack build, make e2e-kernel; not part of `all`: 140 MB of source nobody else needs).
+KERNEL_PKGS=(linux-source-6.1 build-essential bc bison flex libssl-dev libelf-dev cpio kmod dpkg-dev rsync xz-utils)
 DEPLOY_PKGS=(ansible ansible-core ansible-lint yamllint shellcheck python3 python3-yaml python3-jinja2 rsync chromium)
 
 want=("${BUILD_PKGS[@]}" "${LAB_PKGS[@]}" "${DEPLOY_PKGS[@]}")
 case "${1:-all}" in
   build) want=("${BUILD_PKGS[@]}") ;;
   lab)   want=("${LAB_PKGS[@]}") ;;
+  kernel) want=("${KERNEL_PKGS[@]}") ;;
   all)   ;;
-  *) echo "usage: $0 [all|build|lab]" >&2; exit 2 ;;
+  *) echo "usage: $0 [all|build|lab|kernel]" >&2; exit 2 ;;
 esac
 
 missing=()
