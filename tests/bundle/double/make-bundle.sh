@@ -36,7 +36,7 @@ pkgs=(rdma-core ibverbs-providers libibverbs1 librdmacm1 ibverbs-utils rdmacm-ut
       libibumad3 libibmad5 libibnetdisc5 perftest)
 (cd "$out/debcache" && for p in "${pkgs[@]}"; do ls "${p}"_*.deb >/dev/null 2>&1 || apt-get download -q "$p"; done)
 for p in "${pkgs[@]}"; do
-  deb=$(ls "$out/debcache/${p}"_*.deb | head -1)
+  deb=$(find "$out/debcache" -name "${p}_*.deb" | head -1)
   x=$work/x-$p
   dpkg-deb -R "$deb" "$x"
   orig=$(sed -n 's/^Version: //p' "$x/DEBIAN/control")
@@ -85,4 +85,4 @@ echo "$kver" > "$b/.kernel"
 printf 'TEST DOUBLE of an MLNX_OFED bundle, built by rdma-deploy tests/bundle/double/make-bundle.sh.\nNot NVIDIA software; see docs/bundles.md.\n' > "$b/README.TEST-DOUBLE"
 tar -C "$work" -czf "$out/$name.tgz" "$name"
 (cd "$out" && sha256sum "$name.tgz" > "$name.tgz.sha256")
-echo "make-bundle: $out/$name.tgz sha256:$(cut -d' ' -f1 "$out/$name.tgz.sha256") ($(ls "$b/DEBS" | wc -l) packages)"
+echo "make-bundle: $out/$name.tgz sha256:$(cut -d' ' -f1 "$out/$name.tgz.sha256") ($(find "$b/DEBS" -name "*.deb" | wc -l) packages)"

@@ -13,5 +13,6 @@ if [ $force = 0 ]; then
 fi
 pkgs=$(dpkg-query -W -f='${Package} ${Version} ${db:Status-Status}\n' 2>/dev/null | awk '$2 ~ /mlnx/ && $3 != "not-installed" {print $1}')
 /etc/init.d/openibd stop >/dev/null 2>&1 || true
+# shellcheck disable=SC2086 # a list of package names
 [ -n "$pkgs" ] && dpkg --purge --force-depends $pkgs
-echo "Uninstall finished (TEST DOUBLE): $(echo $pkgs)"
+echo "Uninstall finished (TEST DOUBLE): $(echo "$pkgs" | tr "\n" " ")"
