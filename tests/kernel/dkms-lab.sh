@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Lab proof of the DKMS path (issue 6) on node1 of a running lab (RDMA_LAB, LAB_INVENTORY; run it
+# under lab/with-lab --nodes 1, or after lab/lab up --nodes 1). Steps (each prints PASS/FAIL):
+#   role    ansible-playbook tests/kernel/dkms-play.yml (roles/rdma_dkms): prepare + dkms build on the node
+#   dkms    dkms status: installed for $(uname -r); modinfo -n rdma_rxe under updates/dkms
+#   reload  modprobe -r rdma_rxe; modprobe rdma_rxe; parameter rdma_deploy_series = rxe-lab, version
+#   agent   rxe0 on the data NIC; rdma-agent check: verbs, multicast pass; stack shows
+#           module:rdma_rxe from updates/dkms ($BUILD/rdma-agent, default build-dkms/)
+#   check   playbooks/check-kernel-update.yml against the running kernel (must pass, node unchanged)
+#           and, with CANDIDATE_SUITE (default bookworm-backports), linux-headers-amd64 from there
+#           (the result is reported, not asserted: a newer kernel may not build 6.1's rxe)
+# Env: SKIP_AGENT=1, SKIP_BACKPORTS=1 to leave steps out. Exit 0 pass, 1 fail, 77 skipped.
+set -uo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+LAB=${LAB:-$repo/lab/lab}
+export RDMA_LAB=${RDMA_LAB:-dkms}
+LAB_INVENTORY=${LAB_INVENTORY:-$("$LAB" inventory 2>/dev/null)}
+BUILD=${BUILD:-$repo/build-dkms}
+CANDIDATE_SUITE=${CANDIDATE_SUITE:-bookworm-backports}
+node=node1
+failed=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1"; failed=$((failed+1)); }
+on() { local t=$1; shift; timeout "$t" "$LAB" ssh "$node" "$@"; }
+t() { date +%s; }
+
+if ! "$LAB" status >/dev/null 2>&1; then
+  echo "SKIP dkms-lab.sh: lab '$RDMA_LAB' is not up (lab/with-lab --nodes 1 -- $0)"; exit 77
+fi
+[ -f /usr/src/linux-source-6.1.tar.xz ] || { echo "SKIP dkms-lab.sh: apt-get install linux-source-6.1"; exit 77; }
+cd "$repo"
+export ANSIBLE_NOCOLOR=1
+
+echo "dkms-lab.sh: role rdma_dkms on $node (apt of dkms + headers, dkms build under TCG: minutes)"
+s=$(t)
+if timeout 3600 ansible-playbook -i "$LAB_INVENTORY" tests/kernel/dkms-play.yml > /tmp/dkms-lab-role.log 2>&1; then
+  pass "role: rdma_dkms in $(( $(t) - s )) s ($(grep -o 'build_seconds=[0-9]*' /tmp/dkms-lab-role.log | head -1 || true))"
+else
+  fail "role: exit $? after $(( $(t) - s )) s"; grep -E 'fatal|FAILED|msg' /tmp/dkms-lab-role.log | tail -5; exit 1
+fi
+
+out=$(on 120 bash -c 'r=$(uname -r); echo "release=$r"; dkms status -k "$r"; echo "path=$(modinfo -n rdma_rxe)"')
+echo "$out" | sed 's/^/    | /'
+rel=$(echo "$out" | sed -n 's/^release=//p')
+if echo "$out" | grep -qE "^rdma-deploy-rxelab/[^,]+, $rel, [^:]+: installed"; then pass "dkms: installed for $rel"
+else fail "dkms: status does not show installed for $rel"; fi
+case "$(echo "$out" | sed -n 's/^path=//p')" in
+  /lib/modules/$rel/updates/dkms/rdma_rxe.ko*) pass "dkms: modinfo -n rdma_rxe is under updates/dkms" ;;
+  *) fail "dkms: modinfo -n rdma_rxe is $(echo "$out" | sed -n 's/^path=//p')" ;;
+esac
+
+out=$(on 120 bash -c 'for l in $(rdma link show 2>/dev/null | awk "{print \$2}" | cut -d/ -f1); do rdma link delete $l; done
+  modprobe -r rdma_rxe && modprobe rdma_rxe && echo "param=$(cat /sys/module/rdma_rxe/parameters/rdma_deploy_series)" &&
+  echo "version=$(cat /sys/module/rdma_rxe/version)" && echo "taint=$(cat /sys/module/rdma_rxe/taint)"; dmesg | grep "rdma_rxe: loaded" | tail -1')
+echo "$out" | sed 's/^/    | /'
+if echo "$out" | grep -qx 'param=rxe-lab' && echo "$out" | grep -qx 'version=6.1-rdma-deploy-rxe-lab.1'; then
+  pass "reload: rdma_deploy_series=rxe-lab, version 6.1-rdma-deploy-rxe-lab.1 after modprobe -r/modprobe"
+else fail "reload: the loaded rdma_rxe does not carry the series"; fi
+
+if [ "${SKIP_AGENT:-0}" != 1 ]; then
+  if [ ! -x "$BUILD/rdma-agent" ]; then fail "agent: $BUILD/rdma-agent not built"
+  else
+    netdev=$(sed -n 's/^ *rdma_softroce_netdevs: \[\([^],]*\).*/\1/p' "$LAB_INVENTORY/hosts.yml")
+    "$LAB" push "$node" "$BUILD/rdma-agent" /usr/local/bin/rdma-agent >/dev/null
+    json=$(on 900 env NETDEV="$netdev" bash -s <<'NODE'
+set -u
+pkgs=(libibverbs1 ibverbs-providers librdmacm1 libyaml-cpp0.7 libdw1 libelf1 rdma-core)
+missing=(); for p in "${pkgs[@]}"; do [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] || missing+=("$p"); done
+if [ ${#missing[@]} -gt 0 ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/dkms-lab-apt.log 2>&1 || exit 1; fi
+rdma link show | grep -q "netdev $NETDEV\b" || rdma link add rxe0 type rxe netdev "$NETDEV" || exit 1
+sleep 2
+rdma-agent check --format json
+NODE
+)
+    printf '%s' "$json" | /usr/bin/python3 -c '
+import json, sys
+try: doc = json.load(sys.stdin)
+except Exception as e: print("FAIL agent: output is not JSON: %s" % e); sys.exit(0)
+c = {x["name"]: x for x in doc.get("checks", [])}
+for n in ("verbs", "multicast"):
+    x = c.get(n); print("%s agent: %s %s: %s" % ("PASS" if x and x["status"] == "pass" else "FAIL", n, x and x["status"], x and x["message"]))
+st = c.get("stack", {"entities": []})
+e = next((e for e in st["entities"] if e["name"] == "module:rdma_rxe"), None)
+ok = e is not None and e["details"].get("origin") == "updates/dkms"
+print("%s agent: stack module:rdma_rxe: %s" % ("PASS" if ok else "FAIL", e["message"] if e else "absent"))
+' | tee /tmp/dkms-lab-agent.txt
+    failed=$((failed + $(grep -c '^FAIL' /tmp/dkms-lab-agent.txt)))
+  fi
+fi
+
+echo "dkms-lab.sh: check-kernel-update.yml against the running kernel $rel"
+before=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
+s=$(t)
+if timeout 3600 ansible-playbook -i "$LAB_INVENTORY" playbooks/check-kernel-update.yml -e candidate="$rel" > /tmp/dkms-lab-cku1.log 2>&1; then
+  pass "check: candidate $rel passes in $(( $(t) - s )) s: $(grep -o 'PASS rdma-deploy[^"]*' /tmp/dkms-lab-cku1.log | head -1)"
+else fail "check: candidate $rel exit $? after $(( $(t) - s )) s"; grep -E 'FAIL|fatal|msg' /tmp/dkms-lab-cku1.log | tail -5; fi
+after=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
+[ "$before" = "$after" ] && pass "check: packages and the DKMS tree unchanged" || fail "check: the node changed"
+
+if [ "${SKIP_BACKPORTS:-0}" != 1 ]; then
+  echo "dkms-lab.sh: check-kernel-update.yml against linux-headers-amd64 from $CANDIDATE_SUITE (report)"
+  s=$(t)
+  timeout 3600 ansible-playbook -i "$LAB_INVENTORY" playbooks/check-kernel-update.yml -e candidate=linux-headers-amd64 \
+    -e candidate_suite="$CANDIDATE_SUITE" > /tmp/dkms-lab-cku2.log 2>&1
+  rc=$?
+  echo "REPORT check $CANDIDATE_SUITE: exit $rc after $(( $(t) - s )) s"
+  sed -n '/TASK \[Report\]/,/^$/p' /tmp/dkms-lab-cku2.log | grep -vE '^TASK|^Saturday|^$' | sed 's/^/    | /' | head -30
+  grep -E 'fatal' /tmp/dkms-lab-cku2.log | head -3 | cut -c1-600 | sed 's/^/    | /'
+  after2=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
+  [ "$before" = "$after2" ] && pass "check $CANDIDATE_SUITE: packages and the DKMS tree unchanged afterwards" || fail "check $CANDIDATE_SUITE: the node changed"
+  on 30 test -e /etc/apt/sources.list.d/rdma-deploy-candidate.list && fail "check: apt source left behind" || pass "check: apt source removed"
+fi
+
+[ $failed -eq 0 ] && echo "dkms-lab.sh: PASS" || echo "dkms-lab.sh: FAIL ($failed)"
+[ $failed -eq 0 ]
