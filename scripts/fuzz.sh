@@ -9,7 +9,7 @@ out=fuzz-out
 command -v clang++-14 >/dev/null || { echo "fuzz: clang++-14 missing (apt-get install clang-14 libclang-rt-14-dev)" >&2; exit 2; }
 echo "fuzz: configuring and building build-fuzz/ with clang++-14 (ASan, UBSan, libFuzzer)..."
 CXX=clang++-14 cmake -S . -B build-fuzz -DRDMA_AGENT_FUZZ=ON -DRDMA_AGENT_TESTS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build-fuzz -j"${JOBS:-2}" --target fuzz_config fuzz_sysfs fuzz_modprobe fuzz_elf >/dev/null
+cmake --build build-fuzz -j"${JOBS:-2}" --target fuzz_config fuzz_sysfs fuzz_modprobe fuzz_elf fuzz_peer >/dev/null
 
 fx=agent/tests/fixtures
 seed() {  # seed TARGET FILES...: copy seed files into the target's corpus
@@ -38,10 +38,15 @@ for p in old_verbs new_verbs inline_ctx; do
   gcc -O2 -s -I agent/tests/abi "agent/tests/abi/$p.c" -o "$elfseed/$p-stripped" -libverbs
 done
 n4=$(seed elf "$elfseed"/* /usr/lib/x86_64-linux-gnu/libibverbs.so.1 /usr/lib/x86_64-linux-gnu/libibverbs/librxe-rdmav*.so)
-echo "fuzz: seeds: config $((n1+1)), sysfs $n2, modprobe $n3, elf $n4"
+mkdir -p "$out/peer/corpus"
+printf 'RDMA-AGENT-PEER/1 HELLO qpn=17 psn=4660 lid=0 gid=::ffff:10.77.0.11 mtu=1024 verify=8192 size=2 iters=1000\n' >"$out/peer/corpus/seed-0"
+printf 'RDMA-AGENT-PEER/1 ACCEPT qpn=18 psn=22136 lid=0 gid=::ffff:10.77.0.12 mtu=1024 device=rxe0/1\n' >"$out/peer/corpus/seed-1"
+printf 'RDMA-AGENT-PEER/1 DONE verified=8192 answered=1000\n' >"$out/peer/corpus/seed-2"
+printf '[fe80::1%%eth1]:18515' >"$out/peer/corpus/seed-3"
+echo "fuzz: seeds: config $((n1+1)), sysfs $n2, modprobe $n3, elf $n4, peer 4"
 
-# Two targets at a time (the machine has 2 cores): each still runs its full ${secs} s, the suite
-# takes half the wall time. Results are printed in a fixed order.
+# Targets side by side (the machine has 2 cores): each still runs its full ${secs} s, the suite
+# takes two rounds instead of five. Results are printed in a fixed order.
 run_one() {  # run_one TARGET: exit status of the fuzzer; log under fuzz-out/TARGET/log
   "build-fuzz/fuzz/fuzz_$1" -max_total_time="$secs" -print_final_stats=1 -artifact_prefix="$out/$1/" \
     "$out/$1/corpus" >"$out/$1/log" 2>&1
@@ -57,13 +62,13 @@ report() {  # report TARGET RC
 }
 status=0
 set +e
-for pair in "config sysfs" "modprobe elf"; do
-  read -r a b <<<"$pair"
-  echo "fuzz: running fuzz_$a and fuzz_$b side by side for ${secs}s..."
-  run_one "$a" & pa=$!
-  run_one "$b" & pb=$!
-  wait "$pa"; ra=$?
-  wait "$pb"; rb=$?
-  report "$a" "$ra"; report "$b" "$rb"
+for round in "config sysfs" "modprobe elf peer"; do
+  read -r -a ts <<<"$round"
+  echo "fuzz: running ${ts[*]/#/fuzz_} side by side for ${secs}s..."
+  pids=()
+  for t in "${ts[@]}"; do run_one "$t" & pids+=($!); done
+  rcs=()
+  for p in "${pids[@]}"; do wait "$p"; rcs+=($?); done
+  for i in "${!ts[@]}"; do report "${ts[$i]}" "${rcs[$i]}"; done
 done
 exit $status

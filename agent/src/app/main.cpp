@@ -25,6 +25,7 @@
 #include "rdma_agent/report.hpp"
 #include "rdma_agent/rooted_filesystem.hpp"
 #include "rdma_agent/system_checks.hpp"
+#include "peer.hpp"
 #include "registry.hpp"
 #include "verbs_checks.hpp"
 
@@ -132,8 +133,30 @@ Config load_config(const std::string& explicit_path, const Roots& roots) {
     return load_config_file(def);
 }
 
+// --peer HOST[:PORT] (repeatable) and its settings; parsed before anything runs.
+struct PeerArgs {
+    std::vector<std::string> peers;
+    PeerCheckOptions opt;
+    std::string device;
+    int port = 0;
+    int gid_index = -1;
+
+    PeerCheckOptions resolve() const {
+        PeerCheckOptions o = opt;
+        o.local.device = device;
+        o.local.port = port;
+        if (gid_index >= 0) o.local.gid_index = gid_index;
+        for (const auto& p : peers) {
+            auto ep = peer::parse_endpoint(p);
+            if (!ep.value) throw UsageError("--peer " + p + ": " + ep.error);
+            o.peers.push_back(*ep.value);
+        }
+        return o;
+    }
+};
+
 int cmd_check(const std::string& config_path, const std::string& format, const std::string& only,
-              const RootOptions& ro, const std::string& output) {
+              const RootOptions& ro, const std::string& output, const PeerArgs& peer_args) {
     const Roots roots = ro.resolve();
     const Config config = load_config(config_path, roots);
 
@@ -142,16 +165,19 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
         bool known = false;
         for (auto k : kCheckNames) known |= (k == n);
         known |= (n == kAbiScanCheckName);
+        if (n == "peer" && peer_args.peers.empty()) throw UsageError("--only peer: needs --peer HOST[:PORT]");
+        known |= (n == "peer");
         if (!known) {
             std::string list;
             for (auto k : kCheckNames) list += (list.empty() ? "" : ",") + std::string(k);
-            list += "," + std::string(kAbiScanCheckName);
+            list += "," + std::string(kAbiScanCheckName) + ",peer";
             throw UsageError("--only: unknown check '" + n + "' (known: " + list + ")");
         }
         selected.insert(n);
     }
     if (format != "text" && format != "json" && format != "nagios" && format != "prometheus")
         throw UsageError("--format " + format + ": expected text, json, nagios or prometheus");
+    const PeerCheckOptions peer_opt = peer_args.resolve();
 
     if (!output.empty()) {
         const std::filesystem::path t(output);
@@ -201,10 +227,25 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
         auto check = entry.make();
         report.checks.push_back(run_check(*check, ctx));
     }
+    // Cross-node RC traffic (rdma-agent serve on the other side): only with --peer.
+    if (!peer_opt.peers.empty() && (selected.empty() || selected.count("peer"))) {
+        auto check = make_peer_check(make_real_verbs_api(), peer_opt);
+        report.checks.push_back(run_check(*check, ctx));
+    }
     const std::string text = render(report, format);
     if (output.empty()) std::cout << text << std::flush;
     else write_atomically(output, text);
     return static_cast<int>(exit_code_for(overall_status(report.checks)));
+}
+
+int cmd_serve(const ServeOptions& opt, const std::string& config_path, const RootOptions& ro) {
+    const Roots roots = ro.resolve();
+    const Config config = load_config(config_path, roots);
+    RootedFileSystem fs(roots);
+    std::shared_ptr<sysfs::GidSource> gids;
+    if (roots.sysfs == "/sys") gids = make_verbs_gid_source();
+    Context ctx{config, fs, gids.get()};
+    return serve(make_real_verbs_api(), opt, ctx);
 }
 
 int cmd_facts(const RootOptions& ro, const std::string& output) {
@@ -378,6 +419,36 @@ int main(int argc, char** argv) {
     check->add_option("--only", only, "Comma-separated checks to run: stack,devices,verbs,multicast,flow_steering,mlx4_steering,latency");
     check->add_option("--output", output, "Write the report to FILE atomically (tmp + rename) instead of stdout");
     check_roots.add_to(check);
+    PeerArgs peer_args;
+    check->add_option("--peer", peer_args.peers,
+                      "HOST[:PORT] running `rdma-agent serve`: adds the `peer` check (RC traffic and latency node to node); repeatable")
+        ->allow_extra_args(false);
+    check->add_option("--peer-iters", peer_args.opt.iters, "Ping-pongs per peer")->capture_default_str()->check(CLI::Range(5, 1000000));
+    check->add_option("--peer-size", peer_args.opt.size, "Ping-pong message size in bytes")->capture_default_str()->check(CLI::Range(1, 1 << 20));
+    check->add_option("--peer-verify", peer_args.opt.verify, "Pattern bytes sent, echoed and checked")->capture_default_str()->check(CLI::Range(0, 1 << 20));
+    check->add_option("--peer-timeout-ms", peer_args.opt.local.timeout_ms, "TCP and completion timeout")->capture_default_str()->check(CLI::Range(100, 600000));
+    check->add_option("--peer-device", peer_args.device, "Local RDMA device for --peer (default: the config's, else the first ACTIVE port)");
+    check->add_option("--peer-port", peer_args.port, "Local port number for --peer")->check(CLI::Range(1, 255));
+    check->add_option("--peer-gid-index", peer_args.gid_index, "Local GID index for --peer (RoCE)")->check(CLI::Range(0, 65535));
+
+    ServeOptions serve_opt;
+    std::string serve_config;
+    RootOptions serve_roots;
+    int serve_gid = -1;
+    auto* serve_cmd = app.add_subcommand("serve", "Answer `rdma-agent check --peer` from another node (RC traffic and latency), then exit");
+    serve_cmd->add_option("--listen", serve_opt.listen, "Address to listen on (TCP, for the QP exchange)")->capture_default_str();
+    serve_cmd->add_option("--tcp-port", serve_opt.tcp_port, "TCP port")->capture_default_str()->check(CLI::Range(1, 65535));
+    serve_cmd->add_option("--connections", serve_opt.connections, "Serve this many checks, then exit (0: until the idle timeout)")
+        ->capture_default_str()->check(CLI::Range(0, 100000));
+    serve_cmd->add_option("--idle-timeout", serve_opt.idle_timeout_s, "Exit after this many seconds without a connection")
+        ->capture_default_str()->check(CLI::Range(1, 86400));
+    serve_cmd->add_option("--device", serve_opt.local.device, "RDMA device (default: the config's, else the first ACTIVE port)");
+    serve_cmd->add_option("--port", serve_opt.local.port, "Port number")->check(CLI::Range(1, 255));
+    serve_cmd->add_option("--gid-index", serve_gid, "GID index (RoCE)")->check(CLI::Range(0, 65535));
+    serve_cmd->add_option("--timeout-ms", serve_opt.local.timeout_ms, "TCP and completion timeout per step")->capture_default_str()
+        ->check(CLI::Range(100, 600000));
+    serve_cmd->add_option("--config", serve_config, "Config file (devices.expected chooses the port)");
+    serve_roots.add_to(serve_cmd);
 
     std::string facts_output;
     auto* facts = app.add_subcommand("facts", "Print one JSON document of the node's RDMA state");
@@ -426,7 +497,11 @@ int main(int argc, char** argv) {
     }
 
     try {
-        if (*check) return cmd_check(config_path, format, only, check_roots, output);
+        if (*check) return cmd_check(config_path, format, only, check_roots, output, peer_args);
+        if (*serve_cmd) {
+            if (serve_gid >= 0) serve_opt.local.gid_index = serve_gid;
+            return cmd_serve(serve_opt, serve_config, serve_roots);
+        }
         if (*facts) return cmd_facts(facts_roots, facts_output);
         if (*abi_scan) return cmd_abi_scan(abi_opts);
         if (*abi_manifest) return cmd_abi_manifest(man_name, man_desc, man_types, man_libs);

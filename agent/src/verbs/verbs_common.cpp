@@ -273,22 +273,22 @@ void to_init(VerbsApi& api, ibv_qp* qp, uint8_t port, const std::string& obj) {
     api.modify_qp(qp, a, IBV_QP_STATE | IBV_QP_PKEY_INDEX | IBV_QP_PORT | IBV_QP_ACCESS_FLAGS, obj + " -> INIT");
 }
 
-void to_rtr(VerbsApi& api, ibv_qp* qp, uint32_t remote_qpn, const PortTarget& t, const PortInfo& p,
+void to_rtr(VerbsApi& api, ibv_qp* qp, const RcRemote& r, const PortTarget& t, const PortInfo& p,
             const std::string& obj) {
     ibv_qp_attr a{};
     a.qp_state = IBV_QPS_RTR;
-    a.path_mtu = p.attr.active_mtu;
-    a.dest_qp_num = remote_qpn;
-    a.rq_psn = 0;
+    a.path_mtu = r.mtu != 0 ? static_cast<ibv_mtu>(std::min<int>(r.mtu, p.attr.active_mtu)) : p.attr.active_mtu;
+    a.dest_qp_num = r.qpn;
+    a.rq_psn = r.psn;
     a.max_dest_rd_atomic = 1;
     a.min_rnr_timer = 12;
     a.ah_attr.port_num = t.port;
-    a.ah_attr.dlid = p.attr.lid;
-    if (p.gid_index >= 0) {  // RoCE (or a GRH asked for on IB): loop back to our own GID
+    a.ah_attr.dlid = r.lid;
+    if (p.gid_index >= 0) {  // RoCE (or a GRH asked for on IB)
         a.ah_attr.is_global = 1;
-        a.ah_attr.grh.dgid = p.gid;
+        a.ah_attr.grh.dgid = r.gid;
         a.ah_attr.grh.sgid_index = static_cast<uint8_t>(p.gid_index);
-        a.ah_attr.grh.hop_limit = 1;
+        a.ah_attr.grh.hop_limit = r.hop_limit;
     }
     api.modify_qp(qp, a,
                   IBV_QP_STATE | IBV_QP_AV | IBV_QP_PATH_MTU | IBV_QP_DEST_QPN | IBV_QP_RQ_PSN |
@@ -296,13 +296,13 @@ void to_rtr(VerbsApi& api, ibv_qp* qp, uint32_t remote_qpn, const PortTarget& t,
                   obj + " -> RTR");
 }
 
-void to_rts(VerbsApi& api, ibv_qp* qp, const std::string& obj) {
+void to_rts(VerbsApi& api, ibv_qp* qp, uint32_t sq_psn, const std::string& obj) {
     ibv_qp_attr a{};
     a.qp_state = IBV_QPS_RTS;
     a.timeout = 14;
     a.retry_cnt = 7;
     a.rnr_retry = 7;
-    a.sq_psn = 0;
+    a.sq_psn = sq_psn;
     a.max_rd_atomic = 1;
     api.modify_qp(qp, a,
                   IBV_QP_STATE | IBV_QP_TIMEOUT | IBV_QP_RETRY_CNT | IBV_QP_RNR_RETRY | IBV_QP_SQ_PSN |
@@ -311,6 +311,13 @@ void to_rts(VerbsApi& api, ibv_qp* qp, const std::string& obj) {
 }
 
 }  // namespace
+
+void rc_connect(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const PortInfo& p, const RcRemote& remote,
+                uint32_t local_psn, const std::string& obj) {
+    to_init(api, qp, t.port, obj);
+    to_rtr(api, qp, remote, t, p, obj);
+    to_rts(api, qp, local_psn, obj);
+}
 
 std::unique_ptr<RcLoopback> make_rc_loopback(VerbsApi& api, const PortTarget& t, const RcOptions& opt) {
     auto lb = std::make_unique<RcLoopback>();
@@ -351,10 +358,13 @@ std::unique_ptr<RcLoopback> make_rc_loopback(VerbsApi& api, const PortTarget& t,
     const std::string qb = obj + " QP " + std::to_string(lb->qp_b->qp_num);
     to_init(api, lb->qp_a.get(), t.port, qa);
     to_init(api, lb->qp_b.get(), t.port, qb);
-    to_rtr(api, lb->qp_a.get(), lb->qp_b->qp_num, t, lb->port, qa);
-    to_rtr(api, lb->qp_b.get(), lb->qp_a->qp_num, t, lb->port, qb);
-    to_rts(api, lb->qp_a.get(), qa);
-    to_rts(api, lb->qp_b.get(), qb);
+    // Loopback: each QP's remote is the other one, at our own LID/GID, PSNs 0.
+    RcRemote to_b{lb->qp_b->qp_num, 0, lb->port.attr.lid, lb->port.gid, 0, 1};
+    RcRemote to_a{lb->qp_a->qp_num, 0, lb->port.attr.lid, lb->port.gid, 0, 1};
+    to_rtr(api, lb->qp_a.get(), to_b, t, lb->port, qa);
+    to_rtr(api, lb->qp_b.get(), to_a, t, lb->port, qb);
+    to_rts(api, lb->qp_a.get(), 0, qa);
+    to_rts(api, lb->qp_b.get(), 0, qb);
     return lb;
 }
 

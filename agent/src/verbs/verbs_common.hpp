@@ -90,6 +90,20 @@ struct RcOptions {
 };
 std::unique_ptr<RcLoopback> make_rc_loopback(VerbsApi& api, const PortTarget& t, const RcOptions& opt);
 
+// The other end of an RC connection. mtu: the remote's active MTU enum (IBV_MTU_*; 0: ours);
+// the path MTU is the smaller of the two.
+struct RcRemote {
+    uint32_t qpn = 0;
+    uint32_t psn = 0;
+    uint16_t lid = 0;
+    ibv_gid gid{};
+    int mtu = 0;
+    uint8_t hop_limit = 1;
+};
+// A freshly created RC QP (RESET) to INIT, RTR towards `remote`, RTS with `local_psn`.
+void rc_connect(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const PortInfo& p, const RcRemote& remote,
+                uint32_t local_psn, const std::string& obj);
+
 void post_recv_region(VerbsApi& api, ibv_qp* qp, ibv_mr* mr, uint8_t* addr, uint32_t len, uint64_t id,
                       const char* what);
 

@@ -40,5 +40,31 @@ step "facts is one JSON document" 0 '"rdma_core_version": "44.0"' -- "$agent" fa
 if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["devices"][0]["pci_id"]=="15b3:1017", d["devices"][0]["pci_id"]; assert d["devices"][0]["ports"][0]["default_roce_mode"]=="RoCE v2"' "$tmp/out"; then
   echo "PASS facts content"; else echo "FAIL facts content"; fails=$((fails+1)); fi
 step "latency needs --device" 3 'device' -- "$agent" latency
+# Cross-node: argument errors, a peer nobody serves, and serve's refusal of a foreign client.
+# Loopback only (127.0.0.1): no traffic leaves this machine.
+step "--only peer needs --peer" 3 'needs --peer HOST' -- "$agent" check --only peer --root "$root"
+step "--peer IPv6 without brackets" 3 'needs brackets' -- "$agent" check --peer fe80::1 --root "$root"
+step "--peer with nobody serving fails the peer check" 2 "Connection refused \\(is .rdma-agent serve. running there\\?\\)" -- \
+  "$agent" check --only peer --peer 127.0.0.1:1 --peer-timeout-ms 500 --format json --root "$root"
+port=$((20000 + RANDOM % 20000))
+"$agent" serve --listen 127.0.0.1 --tcp-port "$port" --connections 1 --idle-timeout 20 --root "$root" 2>"$tmp/serve.err" &
+spid=$!
+answer=""
+for _ in $(seq 50); do
+  answer=$(/usr/bin/python3 -c 'import socket,sys
+try:
+    s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=5)
+except OSError:
+    sys.exit(1)
+s.sendall(b"GET / HTTP/1.0\r\n"); print(s.recv(600).decode().strip())' "$port") && break
+  sleep 0.1
+done
+wait "$spid"; src=$?
+if [ "$src" -eq 1 ] && [[ "$answer" == "RDMA-AGENT-PEER/1 ERROR not an rdma-agent peer line"* ]] \
+   && grep -q "failed: bad HELLO from 127.0.0.1" "$tmp/serve.err"; then
+  echo "PASS serve refuses a foreign client with an ERROR line and exits 1"
+else echo "FAIL serve refusal: exit $src, answer '$answer'"; sed 's/^/  /' "$tmp/serve.err" | head -5; fails=$((fails+1)); fi
+step "serve exits 2 when nobody comes" 2 'no connection for 1 s' -- "$agent" serve --listen 127.0.0.1 --tcp-port "$port" --idle-timeout 1 --root "$root"
+step "serve --listen must be an address" 3 'not an IPv4 or IPv6 address' -- "$agent" serve --listen nowhere --root "$root"
 if [ "$fails" -ne 0 ]; then echo "cli: $fails step(s) failed"; exit 1; fi
 echo "cli: all steps passed"
