@@ -65,6 +65,16 @@ public:
             es.push_back(entity("module:" + m.name, Status::pass,
                                 m.name + " loaded from " + where + (m.version ? " (version " + *m.version + ")" : ""), d));
         }
+        // Loaded device drivers: where they come from (kernel/ inbox, updates/dkms/ a DKMS build).
+        for (const auto& m : s.drivers) {
+            if (!m.loaded) continue;
+            nlohmann::json d = {{"loaded", true}, {"origin", m.origin}};
+            if (m.path) d["path"] = *m.path;
+            if (m.version) d["version"] = *m.version;
+            const std::string where = m.origin.empty() ? std::string("not in modules.dep") : m.origin + "/";
+            es.push_back(entity("module:" + m.name, Status::pass,
+                                m.name + " loaded from " + where + (m.version ? " (version " + *m.version + ")" : ""), d));
+        }
         if (s.kernel_release && !s.modules_dep_found)
             es.push_back(entity("modules.dep", Status::warn,
                                 "/lib/modules/" + *s.kernel_release + "/modules.dep not found: module origin unknown (run depmod?)"));

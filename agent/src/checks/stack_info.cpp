@@ -48,19 +48,22 @@ StackInfo read_stack_info(const FileSystem& fs) {
         dep = fs.read("/lib/modules/" + *s.kernel_release + "/modules.dep");
         s.modules_dep_found = dep.has_value();
     }
-    const std::vector<std::string> mods(std::begin(kRdmaModules), std::end(kRdmaModules));
-    const auto paths = dep ? sysfs::module_paths_in_dep(*dep, mods) : std::vector<std::optional<std::string>>(mods.size());
-    for (std::size_t k = 0; k < mods.size(); ++k) {
-        const std::string& m = mods[k];
-        ModuleInfo mi;
-        mi.name = m;
-        mi.loaded = sysfs::module_loaded(fs, m);
-        mi.path = paths[k];
-        if (mi.path) mi.origin = sysfs::module_origin(*mi.path);
-        if (auto v = fs.read("/sys/module/" + std::string(m) + "/version")) mi.version = sysfs::trim(*v);
-        if (auto v = fs.read("/sys/module/" + std::string(m) + "/taint")) mi.taint = sysfs::trim(*v);
-        s.modules.push_back(std::move(mi));
-    }
+    auto read_modules = [&](const std::vector<std::string>& mods, std::vector<ModuleInfo>& out) {
+        const auto paths = dep ? sysfs::module_paths_in_dep(*dep, mods) : std::vector<std::optional<std::string>>(mods.size());
+        for (std::size_t k = 0; k < mods.size(); ++k) {
+            const std::string& m = mods[k];
+            ModuleInfo mi;
+            mi.name = m;
+            mi.loaded = sysfs::module_loaded(fs, m);
+            mi.path = paths[k];
+            if (mi.path) mi.origin = sysfs::module_origin(*mi.path);
+            if (auto v = fs.read("/sys/module/" + std::string(m) + "/version")) mi.version = sysfs::trim(*v);
+            if (auto v = fs.read("/sys/module/" + std::string(m) + "/taint")) mi.taint = sysfs::trim(*v);
+            out.push_back(std::move(mi));
+        }
+    };
+    read_modules(std::vector<std::string>(std::begin(kRdmaModules), std::end(kRdmaModules)), s.modules);
+    read_modules(std::vector<std::string>(std::begin(kDriverModules), std::end(kDriverModules)), s.drivers);
     for (const char* p : {"/usr/bin/ofed_info", "/usr/local/bin/ofed_info"}) {
         if (auto t = fs.read(p)) {
             s.ofed_info_path = p;

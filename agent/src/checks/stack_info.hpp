@@ -22,6 +22,7 @@ struct StackInfo {
     std::optional<std::string> kernel_release;
     bool modules_dep_found = false;
     std::vector<ModuleInfo> modules;
+    std::vector<ModuleInfo> drivers;             // kDriverModules, whether loaded or not
     std::optional<std::string> ofed_info_path;
     std::optional<std::string> ofed_version;     // "MLNX_OFED_LINUX-5.8-1.0.1.1"
     std::optional<std::string> rdma_core_version;
@@ -42,5 +43,8 @@ std::optional<std::string> rdma_core_version_from_soname(const std::string& file
 std::optional<std::pair<std::string, int>> parse_provider_lib(const std::string& file_name);
 
 inline const char* const kRdmaModules[] = {"ib_core", "ib_uverbs", "rdma_cm", "rdma_ucm"};
+// Device drivers whose origin the stack check reports when loaded (a DKMS-patched rdma_rxe sits in
+// updates/dkms/). They do not enter the stack identity: an inbox stack may carry a DKMS driver.
+inline const char* const kDriverModules[] = {"rdma_rxe", "siw", "mlx4_ib", "mlx5_ib"};
 
 }  // namespace rdma_agent::checks

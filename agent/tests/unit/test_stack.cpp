@@ -101,6 +101,42 @@ TEST_CASE("MLNX_OFED user space over inbox modules says binaries will break") {
     CHECK(r.message.find("MLNX_OFED user space (MLNX_OFED_LINUX-5.8-1.0.1.1) runs on the inbox kernel modules") != std::string::npos);
 }
 
+TEST_CASE("a loaded driver module is reported with its origin (DKMS: updates/dkms)") {
+    FakeFileSystem fs;
+    inbox_stack(fs);
+    rxe_device(fs);
+    SECTION("driver not loaded: no entity") {
+        CHECK_FALSE(find(run_stack(fs), "module:rdma_rxe"));
+    }
+    SECTION("inbox rdma_rxe from kernel/") {
+        fs.file("/proc/modules", *fs.read("/proc/modules") + "rdma_rxe 135168 0 - Live 0x0\n");
+        fs.file(std::string("/lib/modules/") + kRelease + "/modules.dep",
+                *fs.read(std::string("/lib/modules/") + kRelease + "/modules.dep") +
+                    "kernel/drivers/infiniband/sw/rxe/rdma_rxe.ko: kernel/drivers/infiniband/core/ib_core.ko\n");
+        const auto r = run_stack(fs);
+        REQUIRE(find(r, "module:rdma_rxe"));
+        CHECK(find(r, "module:rdma_rxe")->details["origin"] == "kernel");
+        CHECK(r.status == Status::pass);
+    }
+    SECTION("DKMS rdma_rxe from updates/dkms with its version; the stack stays inbox") {
+        fs.file("/proc/modules", *fs.read("/proc/modules") + "rdma_rxe 135168 0 - Live 0x0 (OE)\n");
+        fs.file(std::string("/lib/modules/") + kRelease + "/modules.dep",
+                *fs.read(std::string("/lib/modules/") + kRelease + "/modules.dep") +
+                    "updates/dkms/rdma_rxe.ko: kernel/drivers/infiniband/core/ib_core.ko\n");
+        fs.file("/sys/module/rdma_rxe/version", "6.1-rdma-deploy-rxe-lab.1\n");
+        const auto r = run_stack(fs);
+        INFO(r.message);
+        const Entity* e = find(r, "module:rdma_rxe");
+        REQUIRE(e);
+        CHECK(e->status == Status::pass);
+        CHECK(e->details["origin"] == "updates/dkms");
+        CHECK(e->details["path"] == "updates/dkms/rdma_rxe.ko");
+        CHECK(e->message == "rdma_rxe loaded from updates/dkms/ (version 6.1-rdma-deploy-rxe-lab.1)");
+        CHECK(r.status == Status::pass);
+        CHECK(find(r, "stack")->details["detected"] == "inbox");
+    }
+}
+
 TEST_CASE("stack info helpers") {
     CHECK(checks::parse_ofed_version("echo MLNX_OFED_LINUX-4.9-7.1.0.0:") == std::string("MLNX_OFED_LINUX-4.9-7.1.0.0"));
     CHECK(checks::parse_ofed_version("echo OFED-internal-24.10-1.1.4:") == std::string("OFED-internal-24.10-1.1.4"));
