@@ -248,6 +248,28 @@ int cmd_serve(const ServeOptions& opt, const std::string& config_path, const Roo
     return serve(make_real_verbs_api(), opt, ctx);
 }
 
+// rdma-agent mcast recv|send: one side of a multicast fan-out (playbooks/multicast-fanout.yml).
+int cmd_mcast(bool receiver, const FanoutRequest& req, const std::string& config_path, const RootOptions& ro) {
+    const Roots roots = ro.resolve();
+    const Config config = load_config(config_path, roots);
+    RootedFileSystem fs(roots);
+    Context ctx{config, fs, nullptr};
+    auto api = make_real_verbs_api();
+    nlohmann::json out;
+    try {
+        out = receiver ? mcast_receive(*api, ctx, req) : mcast_send(*api, ctx, req);
+    } catch (const std::invalid_argument& e) {
+        throw UsageError(e.what());
+    } catch (const std::exception& e) {
+        out = {{"role", receiver ? "receiver" : "sender"}, {"group", req.group}, {"error", e.what()}};
+        std::cout << out.dump() << "\n";
+        return 2;
+    }
+    std::cout << out.dump() << "\n";
+    if (receiver) return out["lost"].get<uint32_t>() == 0 && out["corrupted"].get<uint32_t>() == 0 ? 0 : 2;
+    return 0;
+}
+
 int cmd_facts(const RootOptions& ro, const std::string& output) {
     RootedFileSystem fs(ro.resolve());
     const std::string text = collect_facts(fs).dump(2) + "\n";
@@ -431,6 +453,24 @@ int main(int argc, char** argv) {
     check->add_option("--peer-port", peer_args.port, "Local port number for --peer")->check(CLI::Range(1, 255));
     check->add_option("--peer-gid-index", peer_args.gid_index, "Local GID index for --peer (RoCE)")->check(CLI::Range(0, 65535));
 
+    FanoutRequest fan;
+    std::string fan_bind, fan_config;
+    RootOptions fan_roots;
+    auto* mcast = app.add_subcommand("mcast", "One side of a multicast fan-out between nodes (JSON on stdout; exit 0 all received, 2 lost/corrupted/error)");
+    mcast->require_subcommand(1);
+    auto* mrecv = mcast->add_subcommand("recv", "Join the group, receive --count datagrams or time out");
+    auto* msend = mcast->add_subcommand("send", "Join the group, send --count datagrams");
+    for (auto* c : {mrecv, msend}) {
+        c->add_option("--group", fan.group, "Multicast group (IPv4 on RoCE)")->capture_default_str();
+        c->add_option("--bind", fan_bind, "Local address (default: the IPv4 address of the first ACTIVE port's netdev)");
+        c->add_option("--count", fan.count, "Datagrams")->capture_default_str()->check(CLI::Range(1, 100000));
+        c->add_option("--timeout-ms", fan.timeout_ms, "Join timeout; receiver: whole receive")->capture_default_str()->check(CLI::Range(100, 3600000));
+        c->add_option("--config", fan_config, "Config file (devices.expected chooses the port)");
+        fan_roots.add_to(c);
+    }
+    mrecv->add_option("--ready-file", fan.ready_file, "Written once the group is joined");
+    msend->add_option("--interval-us", fan.interval_us, "Pause between datagrams")->capture_default_str()->check(CLI::Range(0, 1000000));
+
     ServeOptions serve_opt;
     std::string serve_config;
     RootOptions serve_roots;
@@ -498,6 +538,10 @@ int main(int argc, char** argv) {
 
     try {
         if (*check) return cmd_check(config_path, format, only, check_roots, output, peer_args);
+        if (*mcast) {
+            if (!fan_bind.empty()) fan.bind = fan_bind;
+            return cmd_mcast(static_cast<bool>(*mrecv), fan, fan_config, fan_roots);
+        }
         if (*serve_cmd) {
             if (serve_gid >= 0) serve_opt.local.gid_index = serve_gid;
             return cmd_serve(serve_opt, serve_config, serve_roots);

@@ -448,6 +448,175 @@ private:
     std::shared_ptr<VerbsApi> api_;
 };
 
+
+// ------------------------------------------------------------------------------------------
+// Multicast fan-out across nodes (rdma-agent mcast recv / send): one endpoint per process.
+
+struct McastEndpoint {
+    EventChannel ch;
+    CmId id;
+    Pd pd;
+    std::vector<uint8_t> buf;
+    Mr mr;
+    Cq cq;
+    CmIdQp qp;
+    McastMembership membership;
+    uint32_t remote_qpn = 0, remote_qkey = 0;
+    ibv_ah_attr ah_attr{};
+    double join_ms = 0;
+    std::string device;
+};
+
+std::string fanout_bind(VerbsApi& api, const Context& ctx, const FanoutRequest& req) {
+    if (req.bind) return *req.bind;
+    Selection sel = select_ports(api, ctx);
+    if (sel.targets.empty()) {
+        std::string why = sel.fatal.value_or("");
+        for (const auto& p : sel.problems) why += (why.empty() ? "" : "; ") + p.message;
+        throw std::runtime_error("no RDMA port to join " + req.group + " on: " + why);
+    }
+    for (const auto& t : sel.targets)
+        if (auto b = bind_address_for(api, ctx, t)) return *b;
+    throw std::runtime_error("no IPv4 address to bind to for " + req.group + ": pass --bind, or give the netdev of " +
+                             sel.targets.front().entity() + " an IPv4 address");
+}
+
+// Resolves, creates the UD QP (posting `recvs` receives before the join), joins and keeps the
+// join event's address handle attributes.
+std::unique_ptr<McastEndpoint> mcast_open(VerbsApi& api, const std::string& bind, const FanoutRequest& req, uint32_t recvs,
+                                          uint32_t sends) {
+    auto ep = std::make_unique<McastEndpoint>();
+    const std::string obj = req.group + " via " + bind;
+    sockaddr_storage src = parse_ip(bind, "--bind");
+    sockaddr_storage dst = parse_ip(req.group, "--group");
+    ep->ch = EventChannel(api, api.create_event_channel(obj));
+    ep->id = CmId(api, api.create_id(ep->ch.get(), RDMA_PS_UDP, obj));
+    api.resolve_addr(ep->id.get(), reinterpret_cast<sockaddr*>(&src), reinterpret_cast<sockaddr*>(&dst), req.timeout_ms, obj);
+    wait_cm_event(api, ep->ch.get(), ep->id.get(), RDMA_CM_EVENT_ADDR_RESOLVED, req.timeout_ms, obj);
+    if (ep->id->verbs == nullptr) throw VerbsError("rdma_resolve_addr", obj, "no RDMA device bound to " + bind);
+    ep->device = ep->id->verbs->device != nullptr ? std::string(ep->id->verbs->device->name) : "?";
+    ep->pd = Pd(api, api.alloc_pd(ep->id->verbs, obj));
+    ep->buf.assign((kGrh + kDatagram) * std::max<uint32_t>(recvs, 1) + kDatagram * std::max<uint32_t>(sends, 1), 0);
+    ep->mr = Mr(api, api.reg_mr(ep->pd.get(), ep->buf.data(), ep->buf.size(), IBV_ACCESS_LOCAL_WRITE, obj));
+    ep->cq = Cq(api, api.create_cq(ep->id->verbs, static_cast<int>(recvs + sends + 2), nullptr, obj));
+    ibv_qp_init_attr ia{};
+    ia.send_cq = ep->cq.get();
+    ia.recv_cq = ep->cq.get();
+    ia.qp_type = IBV_QPT_UD;
+    ia.cap.max_send_wr = std::max<uint32_t>(sends, 1);
+    ia.cap.max_recv_wr = std::max<uint32_t>(recvs, 1);
+    ia.cap.max_send_sge = 1;
+    ia.cap.max_recv_sge = 1;
+    api.create_id_qp(ep->id.get(), ep->pd.get(), ia, obj + " UD QP");
+    ep->qp = CmIdQp(api, ep->id.get());
+    for (uint32_t i = 0; i < recvs; ++i)
+        post_recv_region(api, ep->id->qp, ep->mr.get(), ep->buf.data() + i * (kGrh + kDatagram), kGrh + kDatagram, i,
+                         "RECV on the multicast QP");
+    const auto tj = Clock::now();
+    api.join_multicast(ep->id.get(), reinterpret_cast<sockaddr*>(&dst), nullptr, obj);
+    ep->membership.set(api, ep->id.get(), dst);
+    CmEvent ev = wait_cm_event(api, ep->ch.get(), ep->id.get(), RDMA_CM_EVENT_MULTICAST_JOIN, req.timeout_ms, obj);
+    ep->join_ms = ms_since(tj);
+    ep->remote_qpn = ev->param.ud.qp_num;
+    ep->remote_qkey = ev->param.ud.qkey;
+    ep->ah_attr = ev->param.ud.ah_attr;
+    return ep;
+}
+
+void validate(const FanoutRequest& req) {
+    if (req.count < 1 || req.count > 100000) throw std::invalid_argument("--count must be 1..100000");
+    if (req.timeout_ms <= 0) throw std::invalid_argument("--timeout-ms must be positive");
+    if (req.interval_us < 0) throw std::invalid_argument("--interval-us must not be negative");
+}
+
+}  // namespace
+
+nlohmann::json mcast_receive(VerbsApi& api, const Context& ctx, const FanoutRequest& req) {
+    validate(req);
+    const std::string bind = fanout_bind(api, ctx, req);
+    const auto n = static_cast<uint32_t>(req.count);
+    auto ep = mcast_open(api, bind, req, n, 0);
+    if (!req.ready_file.empty()) {  // the orchestrator starts the sender once every receiver joined
+        const std::string tmp = req.ready_file + ".tmp";
+        if (FILE* f = std::fopen(tmp.c_str(), "w")) {
+            std::fprintf(f, "joined %s on %s (%s)\n", req.group.c_str(), bind.c_str(), ep->device.c_str());
+            std::fclose(f);
+            std::rename(tmp.c_str(), req.ready_file.c_str());
+        } else {
+            throw std::runtime_error("--ready-file " + req.ready_file + ": " + std::strerror(errno));
+        }
+    }
+    uint32_t received = 0, corrupted = 0;
+    std::vector<bool> seen(n, false);
+    const auto deadline = deadline_in(req.timeout_ms);
+    Clock::time_point first{}, last{};
+    while (received < n && Clock::now() < deadline) {
+        ibv_wc wc[16];
+        const int got = api.poll_cq(ep->cq.get(), 16, wc, "multicast receive CQ");
+        for (int k = 0; k < got; ++k) {
+            if (wc[k].status != IBV_WC_SUCCESS)
+                throw VerbsError("ibv_poll_cq", req.group, "multicast receive completed with " + wc_status_name(wc[k].status));
+            if (wc[k].opcode != IBV_WC_RECV) continue;
+            const uint8_t* payload = ep->buf.data() + wc[k].wr_id * (kGrh + kDatagram) + kGrh;
+            uint32_t seq = 0;
+            std::memcpy(&seq, payload, sizeof seq);
+            std::vector<uint8_t> want(kDatagram);
+            fill_pattern(want.data(), kDatagram, static_cast<uint8_t>(seq));
+            std::memcpy(want.data(), &seq, sizeof seq);
+            if (seq >= n || wc[k].byte_len != kGrh + kDatagram || std::memcmp(want.data(), payload, kDatagram) != 0) {
+                ++corrupted;
+            } else if (!seen[seq]) {
+                seen[seq] = true;
+                if (received == 0) first = Clock::now();
+                last = Clock::now();
+                ++received;
+            }
+        }
+    }
+    nlohmann::json missing = nlohmann::json::array();
+    for (uint32_t i = 0; i < n && missing.size() < 20; ++i)
+        if (!seen[i]) missing.push_back(i);
+    if (int err = ep->membership.leave(); err != 0) throw VerbsError("rdma_leave_multicast", req.group, err);
+    return {{"role", "receiver"}, {"group", req.group}, {"bind", bind}, {"device", ep->device},
+            {"join_ms", ep->join_ms}, {"expected", n}, {"received", received}, {"lost", n - received},
+            {"corrupted", corrupted}, {"first_missing", missing},
+            {"receive_ms", received > 0 ? std::chrono::duration<double, std::milli>(last - first).count() : 0.0}};
+}
+
+nlohmann::json mcast_send(VerbsApi& api, const Context& ctx, const FanoutRequest& req) {
+    validate(req);
+    const std::string bind = fanout_bind(api, ctx, req);
+    const auto n = static_cast<uint32_t>(req.count);
+    auto ep = mcast_open(api, bind, req, 0, n);
+    Ah ah(api, api.create_ah(ep->pd.get(), ep->ah_attr, req.group + " multicast AH"));
+    uint8_t* send_base = ep->buf.data() + (kGrh + kDatagram);
+    const auto t0 = Clock::now();
+    for (uint32_t i = 0; i < n; ++i) {
+        uint8_t* p = send_base + i * kDatagram;
+        fill_pattern(p, kDatagram, static_cast<uint8_t>(i));
+        std::memcpy(p, &i, sizeof i);
+        ibv_sge sge{reinterpret_cast<uintptr_t>(p), kDatagram, ep->mr->lkey};
+        ibv_send_wr wr{};
+        wr.wr_id = i;
+        wr.sg_list = &sge;
+        wr.num_sge = 1;
+        wr.opcode = IBV_WR_SEND;
+        wr.send_flags = IBV_SEND_SIGNALED;
+        wr.wr.ud.ah = ah.get();
+        wr.wr.ud.remote_qpn = ep->remote_qpn;
+        wr.wr.ud.remote_qkey = ep->remote_qkey;
+        api.post_send(ep->id->qp, wr, "UD SEND to the multicast group");
+        wait_completion(api, ep->cq.get(), deadline_in(req.timeout_ms), "UD SEND completion (multicast)", req.timeout_ms);
+        if (req.interval_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(req.interval_us));
+    }
+    const double send_ms = ms_since(t0);
+    if (int err = ep->membership.leave(); err != 0) throw VerbsError("rdma_leave_multicast", req.group, err);
+    return {{"role", "sender"}, {"group", req.group}, {"bind", bind}, {"device", ep->device},
+            {"join_ms", ep->join_ms}, {"sent", n}, {"send_ms", send_ms}};
+}
+
+namespace {
+
 // ------------------------------------------------------------------------------------------
 // flow_steering
 

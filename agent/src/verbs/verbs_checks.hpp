@@ -60,6 +60,21 @@ struct LatencyStats {
 // Throws std::runtime_error naming the failing verbs call and errno text.
 LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& request);
 
+// Multicast fan-out between nodes: `rdma-agent mcast recv` on every receiver (joins, then
+// writes `ready_file` so that an orchestrator knows when to start the sender), `rdma-agent mcast
+// send` on one node. Datagrams carry their sequence number and a pattern; the receiver reports
+// received / lost / corrupted and the first missing sequence numbers.
+struct FanoutRequest {
+    std::string group = "239.1.1.1";
+    std::optional<std::string> bind;     // default: the IPv4 address of the first ACTIVE port's netdev
+    int count = 100;
+    int timeout_ms = 10000;              // join, and (receiver) the whole receive
+    int interval_us = 1000;              // sender: pause between datagrams
+    std::string ready_file;              // receiver: written once joined
+};
+nlohmann::json mcast_receive(VerbsApi& api, const Context& ctx, const FanoutRequest& req);
+nlohmann::json mcast_send(VerbsApi& api, const Context& ctx, const FanoutRequest& req);
+
 // Whether `ibdev` reports IBV_DEVICE_MANAGED_FLOW_STEERING (ibv_query_device_ex); nullopt when the
 // device cannot be opened. Fits the FlowSteeringProbe of the mlx4_steering check.
 std::optional<bool> managed_flow_steering(VerbsApi& api, const std::string& ibdev);
