@@ -386,6 +386,9 @@ def write_inventory(name, st):
         " -o LogLevel=ERROR'",
         "        ansible_python_interpreter: /usr/bin/python3",
         f"        rdma_softroce_netdevs: [{', '.join(netdevs)}]",
+        "        # A kernel trial that hangs is reset like a BMC would (roles/rdma_kernel, docs/kernel-trial.md).",
+        f"        rdma_kernel_reset_command: RDMA_LAB={name} {os.path.join(REPO_DIR, 'lab', 'lab')} reset"
+        " {{ inventory_hostname }} --no-wait",
         "      children:",
         f"        {group}:",
         "          hosts:",

@@ -13,15 +13,20 @@ cd "$(dirname "$0")/../.." || exit 3
 
 distros=(bookworm)
 suites=(deploy agent-device lab txn)
+full=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --distro) distros=("$2"); shift 2 ;;
-    --full) distros=(bookworm trixie bullseye); export TXN_FAULTS=${TXN_FAULTS:-all}; shift ;;
+    --full) distros=(bookworm trixie bullseye); export TXN_FAULTS=${TXN_FAULTS:-all}; full=1; shift ;;
     --suites) read -r -a suites <<<"$2"; shift 2 ;;
     -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
     *) echo "e2e: unknown argument '$1' (see --help)" >&2; exit 3 ;;
   esac
 done
+
+# e2e-full: the kernel boot trial (a backports kernel trialled, one that panics, one that hangs;
+# 1-1.5 h under TCG) on bookworm only, after the other suites (it reboots the nodes).
+[ "$full" -eq 1 ] && [[ " ${suites[*]} " != *" kernel-trial "* ]] && suites+=(kernel-trial)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "e2e: the lab needs root (QEMU networking, image builds); run as root" >&2; exit 3
