@@ -35,7 +35,12 @@ fi
 passed=0; failed=0; summary=()
 for distro in "${distros[@]}"; do
   export RDMA_LAB="e2e-${distro}"
-  echo "=== e2e on ${distro}: lab of 2 nodes, suites: ${suites[*]}"
+  run_suites=()
+  for s in "${suites[@]}"; do
+    [ "$s" = kernel-trial ] && [ "$distro" != bookworm ] && continue  # trials bookworm-backports' kernel
+    run_suites+=("$s")
+  done
+  echo "=== e2e on ${distro}: lab of 2 nodes, suites: ${run_suites[*]}"
   # One script per lab boot: every suite runs even if an earlier one failed, and each result is
   # written to a file that survives the lab's teardown.
   results=$(mktemp -d)
@@ -48,9 +53,9 @@ for distro in "${distros[@]}"; do
         echo "e2e: suite $s: $script missing"; echo 1 > "$results/$s"; continue
       fi
       scripts/timed "suite $s" "$script"; echo $? > "$results/$s"
-    done' _ "$results" "${suites[@]}"
+    done' _ "$results" "${run_suites[@]}"
   lab_rc=$?
-  for s in "${suites[@]}"; do
+  for s in "${run_suites[@]}"; do
     rc=$(cat "$results/$s" 2>/dev/null || echo none)
     case "$rc" in
       0) passed=$((passed+1)); summary+=("PASS    ${distro}/${s}") ;;
