@@ -42,6 +42,7 @@ unit: build
 	@$(TIMED) lab-tests /usr/bin/python3 tests/lab/test_lab.py
 	@$(TIMED) fleet-tests tests/fleet/run.sh
 	@$(TIMED) abi-guard-tests env RDMA_ABI_GUARD_AGENT=$(abspath $(BUILD))/rdma-agent tests/abi-guard/run.sh
+	@$(TIMED) bundle-tests tests/bundle/run.sh
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz
 
