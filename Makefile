@@ -43,6 +43,7 @@ unit: build
 	@$(TIMED) fleet-tests tests/fleet/run.sh
 	@$(TIMED) abi-guard-tests env RDMA_ABI_GUARD_AGENT=$(abspath $(BUILD))/rdma-agent tests/abi-guard/run.sh
 	@$(TIMED) bundle-tests tests/bundle/run.sh
+	@$(TIMED) txn-tool-tests /usr/bin/python3 tests/txn/test_rdma_txn.py
 	@$(MAKE) --no-print-directory lint
 	@$(MAKE) --no-print-directory fuzz
 
