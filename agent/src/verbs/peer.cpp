@@ -181,6 +181,7 @@ std::unique_ptr<Endpoint> make_endpoint(VerbsApi& api, const PortTarget& t, size
     ia.cap.max_send_sge = 1;
     ia.cap.max_recv_sge = 1;
     ep->qp = Qp(api, api.create_qp(ep->pd.get(), ia, obj + " RC QP"));
+    rc_init(api, ep->qp.get(), t, obj + " peer QP");  // receives are posted in INIT, before the exchange
     std::random_device rd;
     ep->psn = rd() & 0xffffffU;
     return ep;

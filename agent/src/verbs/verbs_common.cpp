@@ -312,9 +312,10 @@ void to_rts(VerbsApi& api, ibv_qp* qp, uint32_t sq_psn, const std::string& obj) 
 
 }  // namespace
 
+void rc_init(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const std::string& obj) { to_init(api, qp, t.port, obj); }
+
 void rc_connect(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const PortInfo& p, const RcRemote& remote,
                 uint32_t local_psn, const std::string& obj) {
-    to_init(api, qp, t.port, obj);
     to_rtr(api, qp, remote, t, p, obj);
     to_rts(api, qp, local_psn, obj);
 }

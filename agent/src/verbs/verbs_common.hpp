@@ -100,7 +100,9 @@ struct RcRemote {
     int mtu = 0;
     uint8_t hop_limit = 1;
 };
-// A freshly created RC QP (RESET) to INIT, RTR towards `remote`, RTS with `local_psn`.
+// A freshly created RC QP (RESET) to INIT: receives can be posted from here on (not in RESET).
+void rc_init(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const std::string& obj);
+// An RC QP in INIT to RTR towards `remote`, then RTS with `local_psn`.
 void rc_connect(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const PortInfo& p, const RcRemote& remote,
                 uint32_t local_psn, const std::string& obj);
 
