@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # The end-to-end suite: boots ONE lab (2 nodes of a distro) and runs the suites against it, in an
-# order that needs a single boot: deploy (needs fresh nodes) -> agent device tests -> lab tools ->
-# transactional deploy faults (txn: the deploy's rollback, on the deployed nodes).
+# order that needs a single boot: deploy (needs fresh nodes) -> cross-node checks with the deployed
+# agent (peer: rdma-agent serve / check --peer; fanout: playbooks/multicast-fanout.yml) -> agent
+# device tests -> lab tools -> transactional deploy faults (txn: the deploy's rollback, on the
+# deployed nodes).
 # The lab is always torn down (lab/with-lab), also on failure or Ctrl-C.
 #
-#   tests/e2e/run.sh [--distro bookworm|trixie|bullseye] [--full] [--suites "deploy agent-device lab txn"]
+#   tests/e2e/run.sh [--distro bookworm|trixie|bullseye] [--full] [--suites "deploy peer fanout agent-device lab txn"]
 #
 # --full runs the suites on bookworm, trixie and bullseye in turn, with every fault of the txn
 # suite (TXN_FAULTS=all) (make e2e-full); otherwise txn runs faults 1 and 2 and the manual rollback.
@@ -12,7 +14,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 3
 
 distros=(bookworm)
-suites=(deploy agent-device lab txn)
+suites=(deploy peer fanout agent-device lab txn)
 full=0
 while [ $# -gt 0 ]; do
   case "$1" in
