@@ -28,7 +28,7 @@ if ! "$LAB" status >/dev/null 2>&1; then
   echo "SKIP dkms-lab.sh: lab '$RDMA_LAB' is not up (lab/with-lab --nodes 1 -- $0)"; exit 77
 fi
 [ -f /usr/src/linux-source-6.1.tar.xz ] || { echo "SKIP dkms-lab.sh: apt-get install linux-source-6.1"; exit 77; }
-cd "$repo"
+cd "$repo" || exit 1
 export ANSIBLE_NOCOLOR=1
 
 echo "dkms-lab.sh: role rdma_dkms on $node (apt of dkms + headers, dkms build under TCG: minutes)"
@@ -39,8 +39,9 @@ else
   fail "role: exit $? after $(( $(t) - s )) s"; grep -E 'fatal|FAILED|msg' /tmp/dkms-lab-role.log | tail -5; exit 1
 fi
 
+# shellcheck disable=SC2016 # expanded by the node's shell
 out=$(on 120 bash -c 'r=$(uname -r); echo "release=$r"; dkms status -k "$r"; echo "path=$(modinfo -n rdma_rxe)"')
-echo "$out" | sed 's/^/    | /'
+while IFS= read -r l; do echo "    | $l"; done <<<"$out"
 rel=$(echo "$out" | sed -n 's/^release=//p')
 if echo "$out" | grep -qE "^rdma-deploy-rxelab/[^,]+, $rel, [^:]+: installed"; then pass "dkms: installed for $rel"
 else fail "dkms: status does not show installed for $rel"; fi
@@ -49,10 +50,11 @@ case "$(echo "$out" | sed -n 's/^path=//p')" in
   *) fail "dkms: modinfo -n rdma_rxe is $(echo "$out" | sed -n 's/^path=//p')" ;;
 esac
 
+# shellcheck disable=SC2016 # expanded by the node's shell
 out=$(on 120 bash -c 'for l in $(rdma link show 2>/dev/null | awk "{print \$2}" | cut -d/ -f1); do rdma link delete $l; done
   modprobe -r rdma_rxe && modprobe rdma_rxe && echo "param=$(cat /sys/module/rdma_rxe/parameters/rdma_deploy_series)" &&
   echo "version=$(cat /sys/module/rdma_rxe/version)" && echo "taint=$(cat /sys/module/rdma_rxe/taint)"; dmesg | grep "rdma_rxe: loaded" | tail -1')
-echo "$out" | sed 's/^/    | /'
+while IFS= read -r l; do echo "    | $l"; done <<<"$out"
 if echo "$out" | grep -qx 'param=rxe-lab' && echo "$out" | grep -qx 'version=6.1-rdma-deploy-rxe-lab.1'; then
   pass "reload: rdma_deploy_series=rxe-lab, version 6.1-rdma-deploy-rxe-lab.1 after modprobe -r/modprobe"
 else fail "reload: the loaded rdma_rxe does not carry the series"; fi
@@ -95,7 +97,7 @@ if timeout 3600 ansible-playbook -i "$LAB_INVENTORY" playbooks/check-kernel-upda
   pass "check: candidate $rel passes in $(( $(t) - s )) s: $(grep -o 'PASS rdma-deploy[^"]*' /tmp/dkms-lab-cku1.log | head -1)"
 else fail "check: candidate $rel exit $? after $(( $(t) - s )) s"; grep -E 'FAIL|fatal|msg' /tmp/dkms-lab-cku1.log | tail -5; fi
 after=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
-[ "$before" = "$after" ] && pass "check: packages and the DKMS tree unchanged" || fail "check: the node changed"
+if [ "$before" = "$after" ]; then pass "check: packages and the DKMS tree unchanged"; else fail "check: the node changed"; fi
 
 if [ "${SKIP_BACKPORTS:-0}" != 1 ]; then
   echo "dkms-lab.sh: check-kernel-update.yml against linux-headers-amd64 from $CANDIDATE_SUITE (report)"
@@ -107,8 +109,10 @@ if [ "${SKIP_BACKPORTS:-0}" != 1 ]; then
   sed -n '/TASK \[Report\]/,/^$/p' /tmp/dkms-lab-cku2.log | grep -vE '^TASK|^Saturday|^$' | sed 's/^/    | /' | head -30
   grep -E 'fatal' /tmp/dkms-lab-cku2.log | head -3 | cut -c1-600 | sed 's/^/    | /'
   after2=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
-  [ "$before" = "$after2" ] && pass "check $CANDIDATE_SUITE: packages and the DKMS tree unchanged afterwards" || fail "check $CANDIDATE_SUITE: the node changed"
-  on 30 test -e /etc/apt/sources.list.d/rdma-deploy-candidate.list && fail "check: apt source left behind" || pass "check: apt source removed"
+  if [ "$before" = "$after2" ]; then pass "check $CANDIDATE_SUITE: packages and the DKMS tree unchanged afterwards"
+  else fail "check $CANDIDATE_SUITE: the node changed"; fi
+  if on 30 test -e /etc/apt/sources.list.d/rdma-deploy-candidate.list; then fail "check: apt source left behind"
+  else pass "check: apt source removed"; fi
 fi
 
 [ $failed -eq 0 ] && echo "dkms-lab.sh: PASS" || echo "dkms-lab.sh: FAIL ($failed)"
