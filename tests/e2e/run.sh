@@ -28,6 +28,9 @@ done
 
 # e2e-full: the kernel boot trial (a backports kernel trialled, one that panics, one that hangs;
 # 1-1.5 h under TCG) on bookworm only, after the other suites (it reboots the nodes).
+# Also the initramfs path (rebuilt only when the options changed and only where the module is in
+# the image; proven on a 1-node trixie lab), before the kernel trial.
+[ "$full" -eq 1 ] && [[ " ${suites[*]} " != *" initramfs "* ]] && suites+=(initramfs)
 [ "$full" -eq 1 ] && [[ " ${suites[*]} " != *" kernel-trial "* ]] && suites+=(kernel-trial)
 
 if [ "$(id -u)" -ne 0 ]; then
