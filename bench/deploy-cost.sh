@@ -78,7 +78,7 @@ median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 
 # shellcheck disable=SC2317 # called through bench_time
 manual() {
   "$LAB" push "$MANUAL_NODE" "$deb" /tmp/rdma-agent.deb >/dev/null || return 1
-  "$LAB" ssh "$MANUAL_NODE" env PKGS="$pkgs" NETDEV="$netdev" bash -s > "$work/manual.log" 2>&1 <<'NODE'
+  "$LAB" ssh "$MANUAL_NODE" "env PKGS='$pkgs' NETDEV='$netdev' bash -s" > "$work/manual.log" 2>&1 <<'NODE'
 set -eux
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
