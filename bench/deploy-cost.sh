@@ -21,7 +21,8 @@
 #        persist=off      ANSIBLE_SSH_ARGS="" (ansible.cfg: ControlMaster=auto, ControlPersist=120s)
 # Prints every figure as it is measured, then a summary with the ratios. Never asserts a time.
 # Env: DEPLOY_NODE (node1), MANUAL_NODE (node2; "" to skip the by-hand half), RUNS (3 baseline runs),
-# NOOP_VARIANTS ("pipelining=off forks=1 factcache persist=off"), KEEP_LOGS (dir for the logs).
+# NOOP_VARIANTS ("pipelining=off forks=1 factcache persist=off"), KEEP_LOGS (dir for the logs),
+# NOOP_ONLY=1 (nodes already deployed: only steps 5-6, the no-op re-runs and the settings).
 # Exit 0 measured, 1 a step failed, 2 bad input, 77 no lab.
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
@@ -30,6 +31,7 @@ cd "$(dirname "$0")/.." || exit 2
 DEPLOY_NODE=${DEPLOY_NODE:-node1}
 MANUAL_NODE=${MANUAL_NODE-node2}
 RUNS=${RUNS:-3}
+NOOP_ONLY=${NOOP_ONLY:-0}
 NOOP_VARIANTS=${NOOP_VARIANTS-pipelining=off forks=1 factcache persist=off}
 case "$RUNS" in ''|*[!0-9]*|0) echo "deploy-cost.sh: RUNS must be a positive integer, got '$RUNS'" >&2; exit 2 ;; esac
 for v in $NOOP_VARIANTS; do
@@ -50,15 +52,6 @@ mkdir -p "$work"
 echo "deploy-cost.sh: lab '$RDMA_LAB' (${nodes[*]}), deploy $DEPLOY_NODE, by hand ${MANUAL_NODE:-none}; logs in $work"
 echo "deploy-cost.sh: $(date -u '+%F %H:%M') UTC, host load $(bench_load)"
 
-# Both measured nodes must be fresh: no RDMA package, no deploy state. Checked before any change.
-# shellcheck disable=SC2016 # expanded by the node's shell
-fresh_probe='for p in rdma-core ibverbs-providers rdma-agent; do [ "$(dpkg-query -W -f="\${db:Status-Status}" $p 2>/dev/null)" = installed ] && echo "package $p"; done; test -e /var/lib/rdma-deploy && echo "/var/lib/rdma-deploy"; true'
-for n in "$DEPLOY_NODE" $MANUAL_NODE; do
-  left=$("$LAB" ssh "$n" "$fresh_probe" 2>&1)
-  if [ -n "$left" ]; then
-    echo "deploy-cost.sh: $n is not fresh ($(echo "$left" | tr '\n' ' ')): needs a fresh lab (lab/lab down + up)" >&2; exit 2
-  fi
-done
 play() { ansible-playbook -i "$LAB_INVENTORY" "$@"; }
 declare -A T   # figures, seconds
 failed=0
@@ -73,6 +66,17 @@ timed_play() {  # timed_play KEY LOG ARGS...: one ansible-playbook run, timed; c
   echo "   $key: $t s (recap: $(bench_recap "$log")) host load $(bench_load)"
 }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+if [ "$NOOP_ONLY" != 1 ]; then
+# Both measured nodes must be fresh: no RDMA package, no deploy state. Checked before any change.
+# shellcheck disable=SC2016 # expanded by the node's shell
+fresh_probe='for p in rdma-core ibverbs-providers rdma-agent; do [ "$(dpkg-query -W -f="\${db:Status-Status}" $p 2>/dev/null)" = installed ] && echo "package $p"; done; test -e /var/lib/rdma-deploy && echo "/var/lib/rdma-deploy"; true'
+for n in "$DEPLOY_NODE" $MANUAL_NODE; do
+  left=$("$LAB" ssh "$n" "$fresh_probe" 2>&1)
+  if [ -n "$left" ]; then
+    echo "deploy-cost.sh: $n is not fresh ($(echo "$left" | tr '\n' ' ')): needs a fresh lab (lab/lab down + up)" >&2; exit 2
+  fi
+done
 
 # The by-hand half of 7 on MANUAL_NODE (uses deb, pkgs, netdev set below).
 # shellcheck disable=SC2317 # called through bench_time
@@ -156,6 +160,8 @@ if [ -n "$MANUAL_NODE" ]; then
   step "4. deploy of $MANUAL_NODE over its hand-made configuration (not fresh)"
   timed_play deploy_over_manual "$work/deploy-over-manual.log" -l "$MANUAL_NODE" deploy-rdma.yml
 fi
+
+fi  # NOOP_ONLY
 
 step "5. no-op re-runs (ansible.cfg as committed)"
 timed_play noop1 "$work/noop1.log" -l "$DEPLOY_NODE" deploy-rdma.yml
