@@ -18,7 +18,8 @@
 # exactly what ran and how many. Never asserts a time; exit 1 if a resource count is non-zero after a
 # run, the peak RSS of the last tenth exceeds the first tenth's by more than 10%, or serve's fds grow.
 # Env: NODE (node1), COUNT (1000), ONLY (verbs), BUDGET (900 s per loop), PEER_COUNT (COUNT),
-# PEER_ITERS (50 ping-pongs per peer check), SAMPLE_EVERY (50).
+# PEER_ITERS (50 ping-pongs per peer check), SAMPLE_EVERY (50), DEADLINE (optional, epoch seconds:
+# each part's budget is cut so that both end 60 s before it).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 # shellcheck source=bench/lib.sh
@@ -30,6 +31,12 @@ for v in COUNT BUDGET PEER_COUNT PEER_ITERS SAMPLE_EVERY; do
 done
 case ",$ONLY," in *,latency,*|*,peer,*) echo "soak.sh: ONLY is the per-process loop's checks (not latency/peer: those have their own parts)" >&2; exit 2 ;; esac
 if [ "$SAMPLE_EVERY" -lt 1 ] || [ "$PEER_ITERS" -lt 5 ]; then echo "soak.sh: SAMPLE_EVERY >= 1 and PEER_ITERS >= 5 required" >&2; exit 2; fi
+if [ -n "${DEADLINE:-}" ]; then
+  case "$DEADLINE" in *[!0-9]*) echo "soak.sh: DEADLINE must be epoch seconds, got '$DEADLINE'" >&2; exit 2 ;; esac
+  left=$(( (DEADLINE - $(date +%s) - 120) / 2 ))
+  [ "$left" -ge 30 ] || { echo "soak.sh: not run: less than 3 min left before DEADLINE"; exit 1; }
+  [ "$left" -lt "$BUDGET" ] && { BUDGET=$left; echo "soak.sh: budget cut to $BUDGET s per part by DEADLINE"; }
+fi
 bench_need_lab soak.sh
 ip=$(bench_data_ip "$NODE")
 [ -n "$ip" ] || { echo "soak.sh: no lab_data_ip for $NODE" >&2; exit 2; }

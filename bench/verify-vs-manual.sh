@@ -68,7 +68,7 @@ node_sum() { awk '$1 == "@@T" { s += $2 } END { printf "%.2f", s }' "$work/node.
 
 agent_side() {  # -> prints the peer median (us); returns non-zero on failure
   bg "$B" 18515 "rdma-agent serve --listen $ipB --connections 1 --idle-timeout 60" || return 1
-  on "$A" "rdma-agent check --config /tmp/bench/agent.yaml --only stack,devices,verbs,multicast,latency --peer $ipB --format json" > "$work/agent.json"
+  on "$A" "rdma-agent check --config /tmp/bench/agent.yaml --only stack,devices,verbs,multicast,latency,peer --peer $ipB --format json" > "$work/agent.json"
   local rc=$?
   bgwait "$B" > "$work/serve.out" 2>&1
   [ "$rc" -le 1 ] || { echo "agent check exit $rc" >&2; return 1; }
