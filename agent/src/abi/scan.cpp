@@ -156,7 +156,10 @@ ScanResult scan(const ElfEvidence& e, const Manifest& m) {
         const bool stack_layouts = !m.structs.empty();
         for (const auto& [name, sizes] : e.structs) {
             std::string sz;
-            for (auto x : sizes) sz += (sz.empty() ? "" : "/") + std::to_string(x);
+            for (auto x : sizes) {  // appended in two steps: GCC 12 -O3 flags `"/" + to_string()` (-Wrestrict, PR 105329)
+                if (!sz.empty()) sz += '/';
+                sz += std::to_string(x);
+            }
             auto it = m.structs.find(name);
             if (it == m.structs.end()) {
                 if (experimental(name) || (m.family == "rdma-core" && name.rfind("verbs_context_exp", 0) == 0)) {

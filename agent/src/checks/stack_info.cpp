@@ -8,16 +8,29 @@ namespace rdma_agent::checks {
 
 std::optional<std::string> parse_ofed_version(const std::string& text) {
     // MLNX_OFED's /usr/bin/ofed_info is a shell script that echoes its version for -s, e.g.
-    // "MLNX_OFED_LINUX-4.9-7.1.0.0:"; DOCA-OFED prints "OFED-internal-24.10-1.1.4:".
+    // `if [ "X$1" == "X-s" ]; then echo MLNX_OFED_LINUX-4.9-7.1.0.0:; exit; fi`; DOCA-OFED prints
+    // "OFED-internal-24.10-1.1.4:". The script also lists component versions (and may carry older
+    // ones in comments), so the version on the `-s` branch wins; without one, the first match.
     static const std::regex re("(MLNX_OFED_LINUX|MLNX_EN_LINUX|OFED-internal|DOCA-OFED)-[0-9][0-9A-Za-z.\\-]*");
-    std::smatch m;
     if (text.size() > (1u << 20)) return std::nullopt;
-    if (std::regex_search(text, m, re)) {
-        std::string v = m.str();
+    auto clean = [](std::string v) {
         while (!v.empty() && (v.back() == '.' || v.back() == '-')) v.pop_back();
         return v;
+    };
+    std::optional<std::string> first;
+    size_t pos = 0;
+    while (pos < text.size()) {
+        size_t end = text.find('\n', pos);
+        if (end == std::string::npos) end = text.size();
+        const std::string line = text.substr(pos, end - pos);
+        pos = end + 1;
+        std::smatch m;
+        if (!std::regex_search(line, m, re)) continue;
+        const bool s_branch = line.find("X-s") != std::string::npos || line.find("-s)") != std::string::npos;
+        if (s_branch) return clean(m.str());
+        if (!first) first = clean(m.str());
     }
-    return std::nullopt;
+    return first;
 }
 
 std::optional<std::string> rdma_core_version_from_soname(const std::string& f) {

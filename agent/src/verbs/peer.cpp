@@ -140,48 +140,20 @@ Fd connect_to(const peer::Endpoint& ep, int timeout_ms) {
 }
 
 // One RC QP with its own CQs and a buffer of two regions (send, receive).
-struct Endpoint {
-    std::vector<uint8_t> buffer;
-    size_t region = 0;
-    PortTarget target;
-    PortInfo port;
-    DeviceContext ctx;
-    Pd pd;
-    Mr mr;
-    Cq scq, rcq;
-    Qp qp;
+struct Endpoint : RcDevice {
+    RcQp q;
     uint32_t psn = 0;
     int outstanding = 0;
 
-    uint8_t* send_buf() { return buffer.data(); }
-    uint8_t* recv_buf() { return buffer.data() + region; }
+    uint8_t* send_buf() { return at(0); }
+    uint8_t* recv_buf() { return at(1); }
 };
 
 std::unique_ptr<Endpoint> make_endpoint(VerbsApi& api, const PortTarget& t, size_t region, std::optional<int> gid_index) {
     auto ep = std::make_unique<Endpoint>();
-    const std::string obj = t.entity();
-    ep->target = t;
-    ep->region = std::max<size_t>(region, 64);
-    ep->buffer.assign(2 * ep->region, 0);
-    ep->ctx = DeviceContext(api, api.open_device(t.device));
-    ep->port = query_port_info(api, ep->ctx.get(), t, gid_index);
-    if (ep->port.attr.state != IBV_PORT_ACTIVE)
-        throw VerbsError("ibv_query_port", obj, "port is " + port_state_name(ep->port.attr.state) + ", not ACTIVE");
-    ep->pd = Pd(api, api.alloc_pd(ep->ctx.get(), obj));
-    ep->mr = Mr(api, api.reg_mr(ep->pd.get(), ep->buffer.data(), ep->buffer.size(), IBV_ACCESS_LOCAL_WRITE,
-                                obj + " " + std::to_string(ep->buffer.size()) + " bytes"));
-    ep->scq = Cq(api, api.create_cq(ep->ctx.get(), kDepth, nullptr, obj + " send CQ"));
-    ep->rcq = Cq(api, api.create_cq(ep->ctx.get(), kDepth, nullptr, obj + " recv CQ"));
-    ibv_qp_init_attr ia{};
-    ia.send_cq = ep->scq.get();
-    ia.recv_cq = ep->rcq.get();
-    ia.qp_type = IBV_QPT_RC;
-    ia.cap.max_send_wr = kDepth;
-    ia.cap.max_recv_wr = kDepth;
-    ia.cap.max_send_sge = 1;
-    ia.cap.max_recv_sge = 1;
-    ep->qp = Qp(api, api.create_qp(ep->pd.get(), ia, obj + " RC QP"));
-    rc_init(api, ep->qp.get(), t, obj + " peer QP");  // receives are posted in INIT, before the exchange
+    open_rc_device(api, *ep, t, 2, std::max<size_t>(region, 64), gid_index, IBV_ACCESS_LOCAL_WRITE);
+    ep->q = make_rc_qp(api, *ep, kDepth, 0, "");
+    rc_init(api, ep->q.qp.get(), t, t.entity() + " peer QP");  // receives are posted in INIT, before the exchange
     std::random_device rd;
     ep->psn = rd() & 0xffffffU;
     return ep;
@@ -189,7 +161,7 @@ std::unique_ptr<Endpoint> make_endpoint(VerbsApi& api, const PortTarget& t, size
 
 peer::QpAddress address_of(const Endpoint& ep) {
     peer::QpAddress a;
-    a.qpn = ep.qp->qp_num;
+    a.qpn = ep.q.qp->qp_num;
     a.psn = ep.psn;
     a.lid = ep.port.attr.lid;
     a.gid = ep.port.gid_index >= 0 ? gid_to_string(ep.port.gid) : "::";
@@ -209,7 +181,7 @@ RcRemote remote_of(const peer::QpAddress& a) {
 }
 
 void post_recv(VerbsApi& api, Endpoint& ep) {
-    post_recv_region(api, ep.qp.get(), ep.mr.get(), ep.recv_buf(), static_cast<uint32_t>(ep.region), 0, "peer RECV");
+    post_recv_region(api, ep.q.qp.get(), ep.mr.get(), ep.recv_buf(), static_cast<uint32_t>(ep.region), 0, "peer RECV");
 }
 
 // Posts a signalled SEND of `len` bytes from the send region; reaps completed sends without
@@ -221,30 +193,30 @@ void post_send(VerbsApi& api, Endpoint& ep, uint32_t len, int timeout_ms, const 
     wr.num_sge = 1;
     wr.opcode = IBV_WR_SEND;
     wr.send_flags = IBV_SEND_SIGNALED;
-    api.post_send(ep.qp.get(), wr, what);
+    api.post_send(ep.q.qp.get(), wr, what);
     ++ep.outstanding;
     ibv_wc wc{};
-    while (ep.outstanding > 0 && api.poll_cq(ep.scq.get(), 1, &wc, what) == 1) {
+    while (ep.outstanding > 0 && api.poll_cq(ep.q.scq.get(), 1, &wc, what) == 1) {
         if (wc.status != IBV_WC_SUCCESS)
             throw VerbsError("ibv_poll_cq", what, "send completion with error status: " + wc_status_name(wc.status));
         --ep.outstanding;
     }
     if (ep.outstanding >= kDepth - 2) {
-        wait_completion(api, ep.scq.get(), Clock::now() + std::chrono::milliseconds(timeout_ms), what, timeout_ms);
+        wait_completion(api, ep.q.scq.get(), Clock::now() + std::chrono::milliseconds(timeout_ms), what, timeout_ms);
         --ep.outstanding;
     }
 }
 
 void drain_sends(VerbsApi& api, Endpoint& ep, int timeout_ms) {
     while (ep.outstanding > 0) {
-        wait_completion(api, ep.scq.get(), Clock::now() + std::chrono::milliseconds(timeout_ms), "SEND completions",
+        wait_completion(api, ep.q.scq.get(), Clock::now() + std::chrono::milliseconds(timeout_ms), "SEND completions",
                         timeout_ms);
         --ep.outstanding;
     }
 }
 
 ibv_wc wait_recv(VerbsApi& api, Endpoint& ep, int timeout_ms, const char* what) {
-    return wait_completion(api, ep.rcq.get(), Clock::now() + std::chrono::milliseconds(timeout_ms), what, timeout_ms);
+    return wait_completion(api, ep.q.rcq.get(), Clock::now() + std::chrono::milliseconds(timeout_ms), what, timeout_ms);
 }
 
 PortTarget choose_port(VerbsApi& api, const PeerLocal& local, const Context& ctx) {
@@ -277,7 +249,7 @@ std::string serve_one(VerbsApi& api, int fd, const ServeOptions& opt, const Cont
         const auto t = choose_port(api, opt.local, ctx);
         ep = make_endpoint(api, t, std::max(h.verify, h.size), opt.local.gid_index);
         for (int i = 0; i < kDepth; ++i) post_recv(api, *ep);
-        rc_connect(api, ep->qp.get(), ep->target, ep->port, remote_of(h.qp), ep->psn, ep->target.entity() + " peer QP");
+        rc_connect(api, ep->q.qp.get(), ep->target, ep->port, remote_of(h.qp), ep->psn, ep->target.entity() + " peer QP");
     } catch (const std::exception& e) {
         send_all(fd, peer::format_error(e.what()), "ERROR to " + from);
         throw;
@@ -315,32 +287,28 @@ std::string serve_one(VerbsApi& api, int fd, const ServeOptions& opt, const Cont
 }
 
 Fd listen_socket(const ServeOptions& opt) {
-    in_addr a4{};
-    in6_addr a6{};
-    Fd fd;
-    int r = -1;
-    if (::inet_pton(AF_INET, opt.listen.c_str(), &a4) == 1) {
-        fd = Fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        const int one = 1;
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in sa{};
-        sa.sin_family = AF_INET;
-        sa.sin_port = htons(opt.tcp_port);
-        sa.sin_addr = a4;
-        r = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
-    } else if (::inet_pton(AF_INET6, opt.listen.c_str(), &a6) == 1) {
-        fd = Fd(::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0));
-        const int one = 1;
-        ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        sockaddr_in6 sa{};
-        sa.sin6_family = AF_INET6;
-        sa.sin6_port = htons(opt.tcp_port);
-        sa.sin6_addr = a6;
-        r = ::bind(fd.get(), reinterpret_cast<sockaddr*>(&sa), sizeof sa);
+    // One sockaddr for either family: a numeric address only (no name lookup for a listener).
+    sockaddr_storage ss{};
+    socklen_t len = 0;
+    auto* s4 = reinterpret_cast<sockaddr_in*>(&ss);
+    auto* s6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    if (::inet_pton(AF_INET, opt.listen.c_str(), &s4->sin_addr) == 1) {
+        s4->sin_family = AF_INET;
+        s4->sin_port = htons(opt.tcp_port);
+        len = sizeof *s4;
+    } else if (::inet_pton(AF_INET6, opt.listen.c_str(), &s6->sin6_addr) == 1) {
+        s6->sin6_family = AF_INET6;
+        s6->sin6_port = htons(opt.tcp_port);
+        len = sizeof *s6;
     } else {
         throw PeerError("--listen " + opt.listen + ": not an IPv4 or IPv6 address");
     }
-    if (r != 0) throw PeerError("bind " + opt.listen + ":" + std::to_string(opt.tcp_port) + ": " + errno_text(errno));
+    Fd fd(::socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) throw PeerError("socket: " + errno_text(errno));
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0)
+        throw PeerError("bind " + opt.listen + ":" + std::to_string(opt.tcp_port) + ": " + errno_text(errno));
     if (::listen(fd.get(), 4) != 0) throw PeerError("listen: " + errno_text(errno));
     return fd;
 }
@@ -390,7 +358,7 @@ private:
             auto acc = peer::parse_accept(read_line(fd.get(), tmo, "ACCEPT"));
             if (!acc.value) throw PeerError(acc.error);
             step = "connect QPs";
-            rc_connect(api, ep->qp.get(), t, ep->port, remote_of(acc.value->qp), ep->psn, t.entity() + " peer QP");
+            rc_connect(api, ep->q.qp.get(), t, ep->port, remote_of(acc.value->qp), ep->psn, t.entity() + " peer QP");
             e.details["local_port"] = t.entity();
             e.details["remote_port"] = acc.value->device;
             e.details["path_mtu"] = std::min(peer::mtu_enum_to_bytes(ep->port.attr.active_mtu), acc.value->qp.mtu);

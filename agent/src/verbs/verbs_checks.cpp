@@ -105,7 +105,7 @@ Entity run_verbs_port(VerbsApi& api, const PortTarget& t, const VerbsConfig& cfg
 
     // SEND A -> B
     fill_pattern(lb->a_send(), n, 0x5a);
-    post_recv_region(api, lb->qp_b.get(), lb->mr.get(), lb->b_recv(), len, 1, "RECV on QP B");
+    post_recv_region(api, lb->b.qp.get(), lb->mr.get(), lb->b_recv(), len, 1, "RECV on QP B");
     {
         ibv_sge sge{reinterpret_cast<uintptr_t>(lb->a_send()), len, lb->mr->lkey};
         ibv_send_wr wr{};
@@ -114,11 +114,11 @@ Entity run_verbs_port(VerbsApi& api, const PortTarget& t, const VerbsConfig& cfg
         wr.num_sge = 1;
         wr.opcode = IBV_WR_SEND;
         wr.send_flags = IBV_SEND_SIGNALED;
-        api.post_send(lb->qp_a.get(), wr, "SEND on QP A");
+        api.post_send(lb->a.qp.get(), wr, "SEND on QP A");
     }
     const auto deadline = deadline_in(cfg.timeout_ms);
-    wait_completion(api, lb->send_cq_a.get(), deadline, "SEND completion on QP A", cfg.timeout_ms);
-    const ibv_wc rwc = wait_completion(api, lb->recv_cq_b.get(), deadline, "RECV completion on QP B", cfg.timeout_ms);
+    wait_completion(api, lb->a.scq.get(), deadline, "SEND completion on QP A", cfg.timeout_ms);
+    const ibv_wc rwc = wait_completion(api, lb->b.rcq.get(), deadline, "RECV completion on QP B", cfg.timeout_ms);
     if (rwc.byte_len != len) {
         e.status = Status::fail;
         e.message = "RECV on " + t.entity() + " got " + std::to_string(rwc.byte_len) + " bytes, sent " +
@@ -143,9 +143,9 @@ Entity run_verbs_port(VerbsApi& api, const PortTarget& t, const VerbsConfig& cfg
         wr.send_flags = IBV_SEND_SIGNALED;
         wr.wr.rdma.remote_addr = reinterpret_cast<uintptr_t>(lb->a_recv());
         wr.wr.rdma.rkey = lb->mr->rkey;
-        api.post_send(lb->qp_b.get(), wr, "RDMA WRITE on QP B");
+        api.post_send(lb->b.qp.get(), wr, "RDMA WRITE on QP B");
     }
-    wait_completion(api, lb->send_cq_b.get(), deadline_in(cfg.timeout_ms), "RDMA WRITE completion on QP B",
+    wait_completion(api, lb->b.scq.get(), deadline_in(cfg.timeout_ms), "RDMA WRITE completion on QP B",
                     cfg.timeout_ms);
     if (long off = first_mismatch(lb->b_send(), lb->a_recv(), n); off >= 0) {
         e.status = Status::fail;
@@ -882,10 +882,10 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     auto lb = verbs::make_rc_loopback(api, t, opt);
     const auto len = static_cast<uint32_t>(req.size);
     for (int i = 0; i < kDepth; ++i) {
-        verbs::post_recv_region(api, lb->qp_a.get(), lb->mr.get(), lb->a_recv(), len, 0, "RECV on QP A");
-        verbs::post_recv_region(api, lb->qp_b.get(), lb->mr.get(), lb->b_recv(), len, 0, "RECV on QP B");
+        verbs::post_recv_region(api, lb->a.qp.get(), lb->mr.get(), lb->a_recv(), len, 0, "RECV on QP A");
+        verbs::post_recv_region(api, lb->b.qp.get(), lb->mr.get(), lb->b_recv(), len, 0, "RECV on QP B");
     }
-    const unsigned inline_flag = opt.inline_size > 0 && lb->max_inline >= len ? static_cast<unsigned>(IBV_SEND_INLINE) : 0U;
+    const unsigned inline_flag = opt.inline_size > 0 && lb->a.max_inline >= len ? static_cast<unsigned>(IBV_SEND_INLINE) : 0U;
     const auto timeout = std::chrono::milliseconds(req.timeout_ms);
 
     // One side of the ping-pong: its QP, send/recv CQs and buffers.
@@ -901,11 +901,11 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
         const char* recv_what;
         const char* reap_what;
     };
-    Side a{lb->qp_a.get(), lb->send_cq_a.get(), lb->recv_cq_a.get(),
+    Side a{lb->a.qp.get(), lb->a.scq.get(), lb->a.rcq.get(),
            {reinterpret_cast<uintptr_t>(lb->a_send()), len, lb->mr->lkey},
            {reinterpret_cast<uintptr_t>(lb->a_recv()), len, lb->mr->lkey},
            {}, {}, 0, "ping SEND on QP A", "pong RECV on QP A", "SEND completions on QP A"};
-    Side b{lb->qp_b.get(), lb->send_cq_b.get(), lb->recv_cq_b.get(),
+    Side b{lb->b.qp.get(), lb->b.scq.get(), lb->b.rcq.get(),
            {reinterpret_cast<uintptr_t>(lb->b_send()), len, lb->mr->lkey},
            {reinterpret_cast<uintptr_t>(lb->b_recv()), len, lb->mr->lkey},
            {}, {}, 0, "pong SEND on QP B", "ping RECV on QP B", "SEND completions on QP B"};

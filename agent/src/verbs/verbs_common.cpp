@@ -320,52 +320,58 @@ void rc_connect(VerbsApi& api, ibv_qp* qp, const PortTarget& t, const PortInfo& 
     to_rts(api, qp, local_psn, obj);
 }
 
+void open_rc_device(VerbsApi& api, RcDevice& d, const PortTarget& t, size_t regions, size_t region,
+                    std::optional<int> gid_index, int access) {
+    const std::string obj = t.entity();
+    d.target = t;
+    d.region = region;
+    d.buffer.assign(regions * region, 0);
+    d.ctx = DeviceContext(api, api.open_device(t.device));
+    d.port = query_port_info(api, d.ctx.get(), t, gid_index);
+    if (d.port.attr.state != IBV_PORT_ACTIVE)
+        throw VerbsError("ibv_query_port", obj, "port is " + port_state_name(d.port.attr.state) + ", not ACTIVE");
+    d.pd = Pd(api, api.alloc_pd(d.ctx.get(), obj));
+    d.mr = Mr(api, api.reg_mr(d.pd.get(), d.buffer.data(), d.buffer.size(), access,
+                              obj + " " + std::to_string(d.buffer.size()) + " bytes"));
+}
+
+RcQp make_rc_qp(VerbsApi& api, RcDevice& d, int depth, uint32_t inline_size, const std::string& name) {
+    const std::string obj = d.target.entity();
+    RcQp q;
+    q.scq = Cq(api, api.create_cq(d.ctx.get(), depth, nullptr, obj + " send CQ" + name));
+    q.rcq = Cq(api, api.create_cq(d.ctx.get(), depth, nullptr, obj + " recv CQ" + name));
+    ibv_qp_init_attr ia{};
+    ia.send_cq = q.scq.get();
+    ia.recv_cq = q.rcq.get();
+    ia.qp_type = IBV_QPT_RC;
+    ia.sq_sig_all = 0;
+    ia.cap.max_send_wr = static_cast<uint32_t>(depth);
+    ia.cap.max_recv_wr = static_cast<uint32_t>(depth);
+    ia.cap.max_send_sge = 1;
+    ia.cap.max_recv_sge = 1;
+    ia.cap.max_inline_data = inline_size;
+    q.qp = Qp(api, api.create_qp(d.pd.get(), ia, obj + " RC QP" + name));
+    q.max_inline = ia.cap.max_inline_data;
+    return q;
+}
+
 std::unique_ptr<RcLoopback> make_rc_loopback(VerbsApi& api, const PortTarget& t, const RcOptions& opt) {
     auto lb = std::make_unique<RcLoopback>();
     const std::string obj = t.entity();
-    lb->target = t;
-    lb->region = opt.region;
-    lb->buffer.assign(4 * opt.region, 0);
-    lb->ctx = DeviceContext(api, api.open_device(t.device));
-    lb->port = query_port_info(api, lb->ctx.get(), t, opt.gid_index);
-    if (lb->port.attr.state != IBV_PORT_ACTIVE)
-        throw VerbsError("ibv_query_port", obj, "port is " + port_state_name(lb->port.attr.state) + ", not ACTIVE");
-    lb->pd = Pd(api, api.alloc_pd(lb->ctx.get(), obj));
-    lb->mr = Mr(api, api.reg_mr(lb->pd.get(), lb->buffer.data(), lb->buffer.size(),
-                                IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE, obj + " " +
-                                std::to_string(lb->buffer.size()) + " bytes"));
-    lb->send_cq_a = Cq(api, api.create_cq(lb->ctx.get(), opt.depth, nullptr, obj + " send CQ A"));
-    lb->recv_cq_a = Cq(api, api.create_cq(lb->ctx.get(), opt.depth, nullptr, obj + " recv CQ A"));
-    lb->send_cq_b = Cq(api, api.create_cq(lb->ctx.get(), opt.depth, nullptr, obj + " send CQ B"));
-    lb->recv_cq_b = Cq(api, api.create_cq(lb->ctx.get(), opt.depth, nullptr, obj + " recv CQ B"));
-    auto make_qp = [&](ibv_cq* scq, ibv_cq* rcq, const char* which) {
-        ibv_qp_init_attr ia{};
-        ia.send_cq = scq;
-        ia.recv_cq = rcq;
-        ia.qp_type = IBV_QPT_RC;
-        ia.sq_sig_all = 0;
-        ia.cap.max_send_wr = static_cast<uint32_t>(opt.depth);
-        ia.cap.max_recv_wr = static_cast<uint32_t>(opt.depth);
-        ia.cap.max_send_sge = 1;
-        ia.cap.max_recv_sge = 1;
-        ia.cap.max_inline_data = opt.inline_size;
-        ibv_qp* qp = api.create_qp(lb->pd.get(), ia, obj + " RC QP " + which);
-        lb->max_inline = ia.cap.max_inline_data;
-        return Qp(api, qp);
-    };
-    lb->qp_a = make_qp(lb->send_cq_a.get(), lb->recv_cq_a.get(), "A");
-    lb->qp_b = make_qp(lb->send_cq_b.get(), lb->recv_cq_b.get(), "B");
-    const std::string qa = obj + " QP " + std::to_string(lb->qp_a->qp_num);
-    const std::string qb = obj + " QP " + std::to_string(lb->qp_b->qp_num);
-    to_init(api, lb->qp_a.get(), t.port, qa);
-    to_init(api, lb->qp_b.get(), t.port, qb);
+    open_rc_device(api, *lb, t, 4, opt.region, opt.gid_index, IBV_ACCESS_LOCAL_WRITE | IBV_ACCESS_REMOTE_WRITE);
+    lb->a = make_rc_qp(api, *lb, opt.depth, opt.inline_size, " A");
+    lb->b = make_rc_qp(api, *lb, opt.depth, opt.inline_size, " B");
+    const std::string qa = obj + " QP " + std::to_string(lb->a.qp->qp_num);
+    const std::string qb = obj + " QP " + std::to_string(lb->b.qp->qp_num);
+    to_init(api, lb->a.qp.get(), t.port, qa);
+    to_init(api, lb->b.qp.get(), t.port, qb);
     // Loopback: each QP's remote is the other one, at our own LID/GID, PSNs 0.
-    RcRemote to_b{lb->qp_b->qp_num, 0, lb->port.attr.lid, lb->port.gid, 0, 1};
-    RcRemote to_a{lb->qp_a->qp_num, 0, lb->port.attr.lid, lb->port.gid, 0, 1};
-    to_rtr(api, lb->qp_a.get(), to_b, t, lb->port, qa);
-    to_rtr(api, lb->qp_b.get(), to_a, t, lb->port, qb);
-    to_rts(api, lb->qp_a.get(), 0, qa);
-    to_rts(api, lb->qp_b.get(), 0, qb);
+    RcRemote to_b{lb->b.qp->qp_num, 0, lb->port.attr.lid, lb->port.gid, 0, 1};
+    RcRemote to_a{lb->a.qp->qp_num, 0, lb->port.attr.lid, lb->port.gid, 0, 1};
+    to_rtr(api, lb->a.qp.get(), to_b, t, lb->port, qa);
+    to_rtr(api, lb->b.qp.get(), to_a, t, lb->port, qb);
+    to_rts(api, lb->a.qp.get(), 0, qa);
+    to_rts(api, lb->b.qp.get(), 0, qb);
     return lb;
 }
 

@@ -61,10 +61,10 @@ PortInfo query_port_info(VerbsApi& api, ibv_context* ctx, const PortTarget& t, s
 ibv_wc wait_completion(VerbsApi& api, ibv_cq* cq, std::chrono::steady_clock::time_point deadline,
                        const char* what, int timeout_ms);
 
-// Two RC QPs of one process on the same port, connected to each other and in RTS.
-// Buffer layout: four regions of `region` bytes: A send, A recv, B send, B recv; one MR.
-// Members are destroyed in reverse order: QPs, CQs, MR, PD, device, then the buffer.
-struct RcLoopback {
+// What every RC test holds on one device: a buffer of `regions` x `region` bytes under one MR, the
+// port (checked ACTIVE), the device context and a PD. Members are destroyed in reverse order (MR,
+// PD, device, then the buffer); a struct deriving from it declares its QPs, which go first.
+struct RcDevice {
     std::vector<uint8_t> buffer;
     size_t region = 0;
     PortTarget target;
@@ -72,14 +72,39 @@ struct RcLoopback {
     DeviceContext ctx;
     Pd pd;
     Mr mr;
-    Cq send_cq_a, recv_cq_a, send_cq_b, recv_cq_b;
-    Qp qp_a, qp_b;
-    uint32_t max_inline = 0;
 
-    uint8_t* a_send() { return buffer.data(); }
-    uint8_t* a_recv() { return buffer.data() + region; }
-    uint8_t* b_send() { return buffer.data() + 2 * region; }
-    uint8_t* b_recv() { return buffer.data() + 3 * region; }
+    uint8_t* at(size_t i) { return buffer.data() + i * region; }
+};
+// Opens t's device, checks the port ACTIVE, allocates the PD and registers the buffer with `access`.
+void open_rc_device(VerbsApi& api, RcDevice& d, const PortTarget& t, size_t regions, size_t region,
+                    std::optional<int> gid_index, int access);
+
+// One RC QP (RESET) with its own send and receive CQs; the QP is destroyed before its CQs.
+struct RcQp {
+    Cq scq, rcq;
+    Qp qp;
+    uint32_t max_inline = 0;  // what the provider granted
+};
+RcQp make_rc_qp(VerbsApi& api, RcDevice& d, int depth, uint32_t inline_size, const std::string& name);
+
+// Two RC QPs of one process on the same port, connected to each other and in RTS.
+// Buffer layout: four regions of `region` bytes: A send, A recv, B send, B recv; one MR.
+struct RcLoopback : RcDevice {
+    RcQp a, b;
+
+    RcLoopback() = default;
+    RcLoopback(const RcLoopback&) = delete;
+    RcLoopback& operator=(const RcLoopback&) = delete;
+    // Both QPs before any CQ (each QP could use either CQ pair in a later layout), then the rest.
+    ~RcLoopback() {
+        b.qp.reset();
+        a.qp.reset();
+    }
+
+    uint8_t* a_send() { return at(0); }
+    uint8_t* a_recv() { return at(1); }
+    uint8_t* b_send() { return at(2); }
+    uint8_t* b_recv() { return at(3); }
 };
 
 struct RcOptions {

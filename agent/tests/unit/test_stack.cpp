@@ -141,6 +141,13 @@ TEST_CASE("stack info helpers") {
     CHECK(checks::parse_ofed_version("echo MLNX_OFED_LINUX-4.9-7.1.0.0:") == std::string("MLNX_OFED_LINUX-4.9-7.1.0.0"));
     CHECK(checks::parse_ofed_version("echo OFED-internal-24.10-1.1.4:") == std::string("OFED-internal-24.10-1.1.4"));
     CHECK_FALSE(checks::parse_ofed_version("#!/bin/sh\n"));
+    // The -s branch wins over versions elsewhere in the script (comments, component lists).
+    CHECK(checks::parse_ofed_version("#!/bin/bash\n# upgraded from MLNX_OFED_LINUX-4.9-7.1.0.0\n"
+                                     "if [ \"X$1\" == \"X-s\" ]; then echo MLNX_OFED_LINUX-24.10-1.1.4.0:; exit; fi\n"
+                                     "cat << EOF\nMLNX_OFED_LINUX-24.10-1.1.4.0 (OFED-24.10-1.1.4):\n") ==
+          std::string("MLNX_OFED_LINUX-24.10-1.1.4.0"));
+    CHECK(checks::parse_ofed_version("case $1 in\n  -n) echo 5.8;;\n  -s) echo DOCA-OFED-2.9.1:;;\nesac\n# DOCA-OFED-1.0\n") ==
+          std::string("DOCA-OFED-2.9.1"));
     CHECK(checks::rdma_core_version_from_soname("libibverbs.so.1.14.44.0") == std::string("44.0"));
     CHECK_FALSE(checks::rdma_core_version_from_soname("libibverbs.so.1"));
     CHECK(checks::parse_provider_lib("libmlx5-rdmav34.so") == std::make_pair(std::string("mlx5"), 34));
