@@ -79,8 +79,8 @@ restored() {  # restored NODE TAG WHAT
 # The kernel a package of the archive's release installs: /boot/vmlinuz-<kver> owned by a ~bpo package.
 bpo_kernel_of() { "$LAB" ssh "$1" 'k=$(uname -r); p=$(dpkg-query -S /boot/vmlinuz-$k | cut -d: -f1); echo "$k $p $(dpkg-query -W -f="\${Version}" "$p")"' 2>/dev/null; }
 
-fault_run() {  # fault_run TAG EXTRA-YAML WHAT
-  local tag=$1 t0 t1 log=$work/$1.log inv=$work/$1.yml old trial rc
+fault_run() {  # fault_run TAG EXTRA-YAML WHAT noreset|reset
+  local tag=$1 t0 t1 log=$work/$1.log inv=$work/$1.yml old trial rc how
   say "$3: deploying (waiting for the install, the trial reboot and the recovery: 10-20 min on TCG)"
   before "$A" "$tag"
   old=$(cat "$work/$tag.kernel")
@@ -96,6 +96,14 @@ fault_run() {  # fault_run TAG EXTRA-YAML WHAT
   fi
   if [ "$(journal "$A" state)" = rolled-back ]; then pass "$3: $A: transaction $(journal "$A" snapshot) rolled back"
   else fail "$3: $A: journal state $(journal "$A" state)"; fi
+  # How it came back must be the fault's own way: a panic reboots by itself (panic=N, GRUB's one-shot
+  # spent: no reset); a hang needs the reset command. A reset after a panic means the recovery was
+  # not the one under test (e.g. the reboot step gave up early and reset a node that was booting).
+  how=$(grep -oE "node is back on [^ ]+ \((rebooted in|reset by)[^)]*" "$log" | head -n1)
+  case "$4:$how" in
+    noreset:*"(rebooted in"*|reset:*"(reset by"*) pass "$3: $A: came back as this fault should: ${how#node is back on }" ;;
+    *) fail "$3: $A: came back the wrong way for this fault (want ${4}): ${how:-no 'node is back on' message}" ;;
+  esac
   restored "$A" "$tag" "$3"
   echo "     boots recorded: $(cat "$work/$tag.boots") before, $(boots "$A") after; time from deploy start to rolled back: $((t1 - t0)) s"
 }
@@ -145,9 +153,9 @@ for f in $faults; do
     restored "$A" good "good, rolled back by hand"
     ;;
   panic)
-    fault_run panic 'rdma_kernel_trial_cmdline_extra: init=/nonexistent' "panic (init=/nonexistent)" ;;
+    fault_run panic 'rdma_kernel_trial_cmdline_extra: init=/nonexistent' "panic (init=/nonexistent)" noreset ;;
   hang)
-    fault_run hang "$(printf 'rdma_kernel_trial_cmdline_extra: "rdinit=/usr/bin/sleep 100000"\n      rdma_kernel_boot_timeout: %s' "${KTRIAL_HANG_TIMEOUT:-360}")" "hang (rdinit=sleep, timeout ${KTRIAL_HANG_TIMEOUT:-360} s)" ;;
+    fault_run hang "$(printf 'rdma_kernel_trial_cmdline_extra: "rdinit=/usr/bin/sleep 100000"\n      rdma_kernel_boot_timeout: %s' "${KTRIAL_HANG_TIMEOUT:-360}")" "hang (rdinit=sleep, timeout ${KTRIAL_HANG_TIMEOUT:-360} s)" reset ;;
   *) fail "unknown fault $f" ;;
   esac
 done
