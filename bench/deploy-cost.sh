@@ -39,7 +39,7 @@ for v in $NOOP_VARIANTS; do
     *) echo "deploy-cost.sh: unknown NOOP_VARIANTS entry '$v' (pipelining=off, forks=1, factcache, persist=off)" >&2; exit 2 ;; esac
 done
 bench_need_lab deploy-cost.sh
-mapfile -t nodes < <(bench_nodes)
+mapfile -t nodes < <(lab_nodes)
 in_lab() { local n; for n in "${nodes[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
 in_lab "$DEPLOY_NODE" || { echo "deploy-cost.sh: DEPLOY_NODE '$DEPLOY_NODE' is not in the lab (${nodes[*]})" >&2; exit 2; }
 if [ -n "$MANUAL_NODE" ] && ! in_lab "$MANUAL_NODE"; then

@@ -1,9 +1,11 @@
 # shellcheck shell=bash
 # Shared helpers of the lab benchmarks under bench/ (sourced). Needs a running lab: LAB, RDMA_LAB,
 # LAB_INVENTORY as lab/with-lab exports them (LAB_INVENTORY is read from `lab inventory` if unset).
-export ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0
-PY=/usr/bin/python3
 bench_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# The e2e suites' helpers (PY, lab_nodes, node_state, same_state, agent_statuses, ...): one
+# definition of the lab's hosts and of "nothing changed" for the tests and the benchmarks.
+# shellcheck source=tests/e2e/lib.sh
+. "$bench_root/tests/e2e/lib.sh"
 LAB=${LAB:-$bench_root/lab/lab}
 export RDMA_LAB=${RDMA_LAB:-default}
 
@@ -17,12 +19,6 @@ bench_need_lab() {
     echo "SKIP  $1: no inventory for lab '$RDMA_LAB' (LAB_INVENTORY)"; exit 77
   fi
   export LAB_INVENTORY
-}
-
-# bench_nodes -> the lab's hosts, sorted (node1 node2 ...)
-bench_nodes() {
-  ansible-inventory -i "$LAB_INVENTORY" --list 2>/dev/null \
-    | "$PY" -c 'import json,sys; d=json.load(sys.stdin); print("\n".join(sorted(d["_meta"]["hostvars"])))'
 }
 
 # bench_data_ip NODE -> its address on the data network (lab_data_ip)

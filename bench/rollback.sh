@@ -18,10 +18,7 @@ cd "$(dirname "$0")/.." || exit 2
 . bench/lib.sh
 NODE=${NODE:-node1}
 bench_need_lab rollback.sh
-# node_state, same_state, agent_statuses: the e2e suites' definitions of "nothing changed"
-# shellcheck source=tests/e2e/lib.sh
-. tests/e2e/lib.sh
-bench_nodes | grep -qx "$NODE" || { echo "rollback.sh: NODE '$NODE' is not in the lab" >&2; exit 2; }
+lab_nodes | grep -qx "$NODE" || { echo "rollback.sh: NODE '$NODE' is not in the lab" >&2; exit 2; }
 state=$("$LAB" ssh "$NODE" 'python3 /var/lib/rdma-deploy/bin/rdma-txn journal show' 2>/dev/null \
   | "$PY" -c 'import json,sys; print(json.load(sys.stdin).get("state",""))' 2>/dev/null)
 [ "$state" = committed ] || { echo "rollback.sh: $NODE has no committed deploy (journal: '${state:-none}'): deploy it first" >&2; exit 2; }
