@@ -46,6 +46,15 @@ for distro in "${distros[@]}"; do
     run_suites+=("$s")
   done
   echo "=== e2e on ${distro}: lab of 2 nodes, suites: ${run_suites[*]}"
+  # Another release's agent package is built in a build root on this machine
+  # (roles/rdma_agent_build): make the root now, with progress, so the deploy only compiles.
+  major=$(case $distro in bullseye) echo 11 ;; bookworm) echo 12 ;; trixie) echo 13 ;; esac)
+  if [ "$distro" != "$(sed -n "s/^VERSION_CODENAME=//p" /etc/os-release)" ] && [ -n "$major" ]; then
+    bpkgs=$(/usr/bin/python3 -c 'import sys, yaml; print(" ".join(yaml.safe_load(open(sys.argv[1]))["rdma_os_agent_build_packages"]))' \
+      "roles/rdma_os/vars/Debian-${major}.yml")
+    scripts/agent-chroot-build --release "$distro" --packages "$bpkgs" \
+      || echo "e2e: WARNING: the $distro build root could not be made here; the deploy will try again (and say why)"
+  fi
   # One script per lab boot: every suite runs even if an earlier one failed, and each result is
   # written to a file that survives the lab's teardown.
   results=$(mktemp -d)
