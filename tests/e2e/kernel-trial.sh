@@ -10,7 +10,11 @@
 #   good   the trial kernel boots (one reboot), the gate passes on it (verbs + multicast pass,
 #          uname -r = the backports kernel), committed, default: a plain `lab reset` boots it again;
 #          then playbooks/rollback.yml takes the node back to its old kernel, state as before
-#   panic  init=/nonexistent: the trial kernel panics, panic=N reboots it, GRUB's one-shot is spent,
+#   panic  rdinit=/nonexistent: no such init in the initramfs, so the kernel mounts root itself and
+#          cannot (virtio_blk and ext4 are modules; root=UUID= needs the initramfs): "VFS: Unable to
+#          mount root fs", a kernel panic. (init=/nonexistent does NOT panic on Debian: initramfs-tools
+#          falls back to /sbin/init; seen on the lab: the trial kernel booted and was committed.)
+#          panic=N reboots it, GRUB's one-shot is spent,
 #          the old kernel boots; the host fails "trial kernel X did not come up; node is back on Y",
 #          rolled back, state as before (dpkg, /etc hashes, lsmod, GRUB env, uname), verdict as before
 #   hang   rdinit=/usr/bin/sleep 100000: the trial kernel never answers; after a short
@@ -153,7 +157,7 @@ for f in $faults; do
     restored "$A" good "good, rolled back by hand"
     ;;
   panic)
-    fault_run panic 'rdma_kernel_trial_cmdline_extra: init=/nonexistent' "panic (init=/nonexistent)" noreset ;;
+    fault_run panic 'rdma_kernel_trial_cmdline_extra: rdinit=/nonexistent' "panic (rdinit=/nonexistent)" noreset ;;
   hang)
     fault_run hang "$(printf 'rdma_kernel_trial_cmdline_extra: "rdinit=/usr/bin/sleep 100000"\n      rdma_kernel_boot_timeout: %s' "${KTRIAL_HANG_TIMEOUT:-360}")" "hang (rdinit=sleep, timeout ${KTRIAL_HANG_TIMEOUT:-360} s)" reset ;;
   *) fail "unknown fault $f" ;;
