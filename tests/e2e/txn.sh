@@ -232,7 +232,7 @@ EOF
   local rc t0; t0=$(date +%s)
   # A value other than the deployed one, so that the options file changes on a node deployed
   # before (the rebuild runs only when it changed).
-  play -l "$B" -e rdma_params_initramfs=always -e rdma_params_mlx4_log_num_mgm_entry_size=10 deploy-rdma.yml \
+  play -l "$B" -e rdma_params_initramfs=always -e '{"rdma_params_mlx4_log_num_mgm_entry_size": 10}' deploy-rdma.yml \
     > "$work/initramfs.log" 2>&1; rc=$?
   echo "      run: exit $rc in $(( $(date +%s) - t0 )) s"
   if [ $rc -ne 0 ] && grep -q "$B: deploy failed and was rolled back" "$work/initramfs.log" \
