@@ -147,6 +147,16 @@ print(s[-1]["id"] if s else "")')
   else
     fail "manual: $B not back to its pre-deploy state: $(head -c 600 "$work/manual.diff")"
   fi
+  # The account files byte for byte as the snapshot kept them (libibverbs1's postinst adds group
+  # rdma, which a purge leaves behind; rdma-txn takes it back when nothing owns it).
+  # shellcheck disable=SC2016 # expanded by the node's shell
+  acc=$("$LAB" ssh "$B" 'a=/var/lib/rdma-deploy/snapshots/'"$sid"'/accounts.tar; [ -f "$a" ] || { echo "no accounts.tar"; exit 0; }
+    for f in $(tar -tf "$a"); do tar -xOf "$a" "$f" | cmp -s - "/$f" && echo "same /$f" || echo "DIFFERS /$f"; done' 2>&1)
+  if [ -n "$acc" ] && ! grep -qv '^same ' <<<"$acc"; then
+    pass "manual: $B: $(grep -c '^same ' <<<"$acc") account files (passwd, group, shadow, gshadow and backups) byte-identical to the snapshot's"
+  else
+    fail "manual: $B: account files vs the snapshot: $(tr '\n' ' ' <<<"$acc")"
+  fi
 }
 
 # A package whose postinst fails, served by a file: repository on the node (test fixture only).

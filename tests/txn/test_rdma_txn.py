@@ -58,5 +58,64 @@ class ModuleDiff(unittest.TestCase):
         self.assertEqual(txn.differences(a, b), [])
 
 
+
+SNAP = {
+    "/etc/passwd": "root:x:0:0:root:/root:/bin/bash\nsshd:x:100:65534::/run/sshd:/usr/sbin/nologin\n",
+    "/etc/group": "root:x:0:\nnetdev:x:106:\n",
+    "/etc/shadow": "root:*:20000:0:99999:7:::\n",
+    "/etc/gshadow": "root:*::\nnetdev:!::\n",
+}
+
+
+class SystemAccounts(unittest.TestCase):
+    def test_group_added_by_a_package(self):
+        cur = dict(SNAP)
+        cur["/etc/group"] += "rdma:x:107:\n"
+        cur["/etc/gshadow"] += "rdma:!::\n"
+        self.assertEqual(txn.added_system_accounts(SNAP, cur), ([], [("rdma", 107)]))
+
+    def test_nothing_added(self):
+        self.assertEqual(txn.added_system_accounts(SNAP, dict(SNAP)), ([], []))
+
+    def test_a_regular_user_is_not_taken_back(self):
+        cur = dict(SNAP)
+        cur["/etc/passwd"] += "alice:x:1000:1000::/home/alice:/bin/bash\n"
+        with self.assertRaisesRegex(txn.StepError, "alice added since the snapshot is not a system account"):
+            txn.added_system_accounts(SNAP, cur)
+
+    def test_a_changed_line_is_left(self):
+        cur = dict(SNAP)
+        cur["/etc/group"] = "root:x:0:\nnetdev:x:106:alice\nrdma:x:107:\n"
+        with self.assertRaisesRegex(txn.StepError, "/etc/group: netdev changed"):
+            txn.added_system_accounts(SNAP, cur)
+
+    def test_a_removed_account_is_left(self):
+        cur = dict(SNAP)
+        cur["/etc/group"] = "root:x:0:\n"
+        with self.assertRaisesRegex(txn.StepError, "netdev removed"):
+            txn.added_system_accounts(SNAP, cur)
+
+    def test_accounts_reads_a_root(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "etc"))
+            for p, t in SNAP.items():
+                with open(os.path.join(d, p.lstrip("/")), "w") as f:
+                    f.write(t)
+            a = txn.accounts(d)
+        self.assertEqual(a["users"], {"root": 0, "sshd": 100})
+        self.assertEqual(a["groups"], {"root": 0, "netdev": 106})
+        self.assertIsNone(a["files"]["/etc/passwd-"])
+        self.assertEqual(len(a["files"]["/etc/group"]), 64)
+
+    def test_diff_names_an_added_group(self):
+        a = state(accounts={"users": {"root": 0}, "groups": {"root": 0}, "files": {}})
+        b = state(accounts={"users": {"root": 0}, "groups": {"root": 0, "rdma": 107}, "files": {}})
+        self.assertEqual(txn.differences(a, b), ["group rdma: absent -> id 107"])
+
+    def test_diff_ignores_accounts_of_an_older_snapshot(self):
+        b = state(accounts={"users": {}, "groups": {"rdma": 107}, "files": {}})
+        self.assertEqual(txn.differences(state(), b), [])
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
