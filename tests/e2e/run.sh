@@ -39,7 +39,7 @@ fi
 
 passed=0; failed=0; summary=()
 for distro in "${distros[@]}"; do
-  export RDMA_LAB="e2e-${distro}"
+  export RDMA_LAB="${RDMA_LAB_PREFIX:-e2e}-${distro}"  # RDMA_LAB_PREFIX: two e2e runs side by side
   run_suites=()
   for s in "${suites[@]}"; do
     [ "$s" = kernel-trial ] && [ "$distro" != bookworm ] && continue  # trials bookworm-backports' kernel
