@@ -5,11 +5,9 @@
 # exports them), as cumulative distributions on a log latency axis. gnuplot (Debian gnuplot-nox)
 # draws it on the control node.
 #
-# The agent prints no per-sample data: `rdma-agent latency --format json` gives min, median,
-# average, p99, p99.9 and max, so the agent appears as those points at their quantiles (min at 0,
-# max at 1), ib_send_lat as its full curve plus the same points computed the agent's way (top 2
-# dropped, half round trips). AGENT_SAMPLES=FILE (one latency in us per line, e.g. from a future
-# per-sample output of the agent) adds the agent's full curve.
+# Both give every sample: ib_send_lat -H its half round trips, `rdma-agent latency --samples FILE`
+# the agent's (half round trips, in measuring order), so both appear as full curves, with each tool's
+# summary figures as points (ib_send_lat's computed the agent's way: top 2 dropped).
 # Env: NODE (node1), DEVICE (rxe0), GID_INDEX (1), SIZE (2), ITERS (1000), OUT (docs/latency-distribution.svg),
 # DATA (docs/latency-distribution.dat: the samples and figures of the run plotted), PLOT_ONLY=1 (redraw
 # OUT from DATA, no lab).
@@ -19,13 +17,11 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 NODE=${NODE:-node1}; DEVICE=${DEVICE:-rxe0}; GID_INDEX=${GID_INDEX:-1}; SIZE=${SIZE:-2}; ITERS=${ITERS:-1000}
 OUT=${OUT:-docs/latency-distribution.svg}; DATA=${DATA:-docs/latency-distribution.dat}
-AGENT_SAMPLES=${AGENT_SAMPLES:-}
 for v in GID_INDEX SIZE ITERS; do
   case "${!v}" in ''|*[!0-9]*) echo "latency-plot.sh: $v must be a non-negative integer, got '${!v}'" >&2; exit 2 ;; esac
 done
 [ "$ITERS" -ge 5 ] || { echo "latency-plot.sh: ITERS must be at least 5" >&2; exit 2; }
 command -v gnuplot >/dev/null || { echo "latency-plot.sh: gnuplot not found (apt-get install gnuplot-nox; scripts/deps.sh)" >&2; exit 2; }
-[ -z "$AGENT_SAMPLES" ] || [ -s "$AGENT_SAMPLES" ] || { echo "latency-plot.sh: AGENT_SAMPLES '$AGENT_SAMPLES' is not a non-empty file" >&2; exit 2; }
 
 if [ "${PLOT_ONLY:-0}" != 1 ]; then
   bench_need_lab latency-plot.sh
@@ -41,7 +37,8 @@ sleep 1
 ib_send_lat -d "$D" -x "$X" -s "$S" -n "$N" -H 127.0.0.1 > /tmp/latplot.cli 2>&1; rc=$?
 wait
 echo "@@PERF rc=$rc"; cat /tmp/latplot.cli
-echo "@@AGENT"; rdma-agent latency --device "$D" --gid-index "$X" --size "$S" --iters "$N" --format json
+echo "@@AGENT"; rdma-agent latency --device "$D" --gid-index "$X" --size "$S" --iters "$N" --format json --samples /tmp/latplot.agent
+echo "@@SAMPLES"; cat /tmp/latplot.agent
 echo "@@NODE $(nproc) vCPU, $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource), load $(cut -d' ' -f1-3 /proc/loadavg), $(uname -r)"
 NODE
   date=$(date -u '+%F %H:%M')
@@ -50,7 +47,11 @@ import json, math, re, sys
 raw, data, size, iters, where = sys.argv[1:6]
 text = open(raw).read()
 perf, agent = text.split("@@AGENT", 1)
-agent, node = agent.split("@@NODE", 1)
+agent, rest = agent.split("@@SAMPLES", 1)
+asamp, node = rest.split("@@NODE", 1)
+asamp = sorted(float(x) for x in asamp.split())
+if len(asamp) < 10:
+    sys.exit("latency-plot.sh: rdma-agent latency --samples gave %d samples" % len(asamp))
 samples = [float(m.group(1)) for m in re.finditer(r"^\s*\d+,\s*([0-9.eE+-]+)\s*$", perf, re.M)]
 samples = [s for s in samples if math.isfinite(s) and s > 0]
 if len(samples) < 10:
@@ -77,17 +78,15 @@ with open(data, "w") as f:
     f.write("\n\n# block 2: ib_send_lat figures the agent's way, same quantiles\n")
     for k, q in (("min_us", 0.0), ("median_us", 0.5), ("p99_us", 0.99), ("p999_us", 0.999), ("max_us", 1.0)):
         f.write('%.4f %.4f "%s"\n' % (pf[k], q, k[:-3]))
-print("latency-plot.sh: %d ib_send_lat samples; median ib_send_lat %.2f us (its summary line: %s), rdma-agent %.2f us; p99 %.2f / %.2f us" % (
-    len(d), med, summary[0].split()[4] if summary else "?", a["median_us"], pf["p99_us"], a["p99_us"]))
+    f.write("\n\n# block 3: rdma-agent latency --samples (us, half round trip), sorted, with their cumulative fraction\n")
+    for i, s in enumerate(asamp):
+        f.write("%.4f %.6f\n" % (s, (i + 1) / len(asamp)))
+print("latency-plot.sh: %d ib_send_lat samples, %d rdma-agent samples; median ib_send_lat %.2f us (its summary line: %s), rdma-agent %.2f us; p99 %.2f / %.2f us" % (
+    len(d), len(asamp), med, summary[0].split()[4] if summary else "?", a["median_us"], pf["p99_us"], a["p99_us"]))
 PY
 fi
 [ -s "$DATA" ] || { echo "latency-plot.sh: no data file $DATA (run without PLOT_ONLY first)" >&2; exit 2; }
 title=$(sed -n '1s/^# //p' "$DATA" | cut -d';' -f1)
-agent_curve=""
-if [ -n "$AGENT_SAMPLES" ]; then
-  sort -g "$AGENT_SAMPLES" | awk '{ v[NR] = $1 } END { for (i = 1; i <= NR; i++) print v[i], i / NR }' > "$DATA.agent"
-  agent_curve=", '$DATA.agent' using 1:2 with steps lw 2 lc rgb '#d62728' title 'rdma-agent latency, all samples'"
-fi
 gnuplot <<EOF
 set terminal svg size 800,480 dynamic font 'sans,11' background rgb 'white'
 set output '$OUT'
@@ -101,6 +100,7 @@ set yrange [0:1.02]
 plot '$DATA' index 0 using 1:2 with steps lw 2 lc rgb '#1f77b4' title 'ib\\_send\\_lat -H (every sample)', \
      '' index 2 using 1:2 with points pt 6 ps 1.5 lc rgb '#1f77b4' title 'ib\\_send\\_lat: min, median, p99, p99.9, max', \
      '' index 1 using 1:2 with points pt 7 ps 1.2 lc rgb '#d62728' title 'rdma-agent latency: min, median, p99, p99.9, max', \
-     '' index 1 using 1:2:3 with labels offset 1.5,-0.6 font ',9' tc rgb '#d62728' notitle$agent_curve
+     '' index 3 using 1:2 with steps lw 2 lc rgb '#d62728' title 'rdma-agent latency --samples (every sample)', \
+     '' index 1 using 1:2:3 with labels offset 1.5,-0.6 font ',9' tc rgb '#d62728' notitle
 EOF
 echo "latency-plot.sh: wrote $OUT from $DATA"

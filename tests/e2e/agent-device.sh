@@ -10,6 +10,8 @@
 #   check   rdma-agent check --format json with a lab latency budget: verbs, multicast,
 #           mlx4_steering, latency pass; flow_steering skip "unsupported by device rxe0" (the
 #           Soft-RoCE device on the data NIC)
+#   extras  `latency --samples` (its samples give the JSON's median) and `check --interval
+#           --count 3` (three reports from one process, no verbs resource left)
 # Idempotent about node state. Exit 0 pass, 1 fail, 77 skipped (no running lab / no build).
 set -uo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
@@ -175,6 +177,37 @@ line("flow_steering", "skip", lambda c: "unsupported by device %s" % rxe in c["m
 echo "$verdict"
 failed=$((failed + $(echo "$verdict" | grep -c '^FAIL')))
 if [ $rc -gt 1 ]; then echo "    (rdma-agent check exit $rc)"; fi
+
+# -------------------------------------------------------------------- latency --samples, --interval
+# `latency --samples`: iters - 1 half round trips; the agent's own median of them (perftest's way:
+# sorted, top 2 dropped) is the JSON's median_us. `check --interval --count 3`: three reports from
+# one process, RC traffic in each, `rdma resource show` the same before and after.
+out=$(on 300 env RXE="$rxe" bash -s <<'NODE'
+set -u
+before=$(rdma resource show)
+rdma-agent latency --device "$RXE" --iters 300 --format json --samples /tmp/agent-e2e/samples.txt > /tmp/agent-e2e/lat.json 2>/dev/null \
+  || { echo "FAIL latency --samples: exit $?"; exit 0; }
+/usr/bin/python3 - <<'PY'
+import json
+j = json.load(open("/tmp/agent-e2e/lat.json"))
+v = [float(x) for x in open("/tmp/agent-e2e/samples.txt").read().split()]
+d = sorted(v); m = len(d) - 2
+med = (d[m // 2] + d[m // 2 - 1]) / 2 if (m - 1) % 2 else d[m // 2]
+ok = len(v) == j["iters"] - 1 and all(x > 0 for x in v) and abs(med - j["median_us"]) < 0.01 and abs(d[0] - j["min_us"]) < 0.01
+print("%s latency --samples: %d samples (iters %d), their median %.3f us / min %.3f us, JSON median_us %.3f / min_us %.3f" % (
+    "PASS" if ok else "FAIL", len(v), j["iters"], med, d[0], j["median_us"], j["min_us"]))
+PY
+rdma-agent check --only verbs --format json --interval 0.2 --count 3 > /tmp/agent-e2e/loop.json 2>/dev/null; rc=$?
+n=$(grep -c '"schema_version"' /tmp/agent-e2e/loop.json)
+pv=$(grep -c '"bytes_verified": [1-9]' /tmp/agent-e2e/loop.json)
+after=$(rdma resource show)
+if [ "$rc" -eq 0 ] && [ "$n" -eq 3 ] && [ "$pv" -ge 3 ] && [ "$after" = "$before" ]; then
+  echo "PASS check --interval 0.2 --count 3: 3 reports from one process, verbs traffic verified in each; rdma resource show as before: $after"
+else echo "FAIL check --interval --count 3: exit $rc, $n reports, $pv with bytes verified; resources before: $before | after: $after"; fi
+NODE
+)
+echo "$out"
+if [ "$(echo "$out" | grep -c '^PASS')" -ne 2 ] || echo "$out" | grep -q '^FAIL'; then failed=$((failed+1)); fi
 
 # -------------------------------------------------------------------------------------- restore
 on 120 bash -s <<'NODE' | indent

@@ -2,7 +2,10 @@
 // 2 critical, 3 unknown (usage, config or internal error).
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -10,6 +13,7 @@
 #include <iostream>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <glob.h>
 
@@ -155,8 +159,14 @@ struct PeerArgs {
     }
 };
 
+// --interval: SIGTERM/SIGINT end the loop after the running cycle (a service's stop).
+volatile std::sig_atomic_t g_stop_interval = 0;
+extern "C" void on_stop_signal(int) { g_stop_interval = 1; }
+
 int cmd_check(const std::string& config_path, const std::string& format, const std::string& only,
-              const RootOptions& ro, const std::string& output, const PeerArgs& peer_args) {
+              const RootOptions& ro, const std::string& output, const PeerArgs& peer_args, double interval_s,
+              long count) {
+    if (count > 0 && interval_s <= 0) throw UsageError("--count needs --interval SECONDS");
     const Roots roots = ro.resolve();
     const Config config = load_config(config_path, roots);
 
@@ -203,39 +213,65 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
     std::shared_ptr<sysfs::GidSource> gids;
     if (roots.sysfs == "/sys") gids = make_verbs_gid_source();
     Context ctx{config, fs, gids.get()};
-    Report report;
-    report.agent_version = RDMA_AGENT_VERSION;
-    report.config_source = config.source;
-    for (auto& entry : check_registry(probe)) {
-        if (!selected.empty() && !selected.count(entry.name)) continue;
-        if (!entry.enabled(config)) {
-            report.checks.push_back(CheckResult{entry.name, Status::skip, "disabled in config " + config.source, {}, 0.0});
-            continue;
+    // One cycle: every selected check, the report written; its exit code.
+    const auto run_once = [&]() -> int {
+        Report report;
+        report.agent_version = RDMA_AGENT_VERSION;
+        report.config_source = config.source;
+        for (auto& entry : check_registry(probe)) {
+            if (!selected.empty() && !selected.count(entry.name)) continue;
+            if (!entry.enabled(config)) {
+                report.checks.push_back(CheckResult{entry.name, Status::skip, "disabled in config " + config.source, {}, 0.0});
+                continue;
+            }
+            auto check = entry.make();
+            report.checks.push_back(run_check(*check, ctx));
         }
-        auto check = entry.make();
-        report.checks.push_back(run_check(*check, ctx));
-    }
-    // Optional checks (abi_scan): absent from the report unless configured or named in --only.
-    for (auto& entry : optional_check_registry()) {
-        const bool asked = selected.count(entry.name) > 0;
-        if (!entry.enabled(config)) {
-            if (asked)
-                report.checks.push_back(CheckResult{entry.name, Status::skip, "not configured in " + config.source, {}, 0.0});
-            continue;
+        // Optional checks (abi_scan): absent from the report unless configured or named in --only.
+        for (auto& entry : optional_check_registry()) {
+            const bool asked = selected.count(entry.name) > 0;
+            if (!entry.enabled(config)) {
+                if (asked)
+                    report.checks.push_back(CheckResult{entry.name, Status::skip, "not configured in " + config.source, {}, 0.0});
+                continue;
+            }
+            if (!selected.empty() && !asked) continue;
+            auto check = entry.make();
+            report.checks.push_back(run_check(*check, ctx));
         }
-        if (!selected.empty() && !asked) continue;
-        auto check = entry.make();
-        report.checks.push_back(run_check(*check, ctx));
+        // Cross-node RC traffic (rdma-agent serve on the other side): only with --peer.
+        if (!peer_opt.peers.empty() && (selected.empty() || selected.count("peer"))) {
+            auto check = make_peer_check(make_real_verbs_api(), peer_opt);
+            report.checks.push_back(run_check(*check, ctx));
+        }
+        const std::string text = render(report, format);
+        if (output.empty()) std::cout << text << std::flush;
+        else write_atomically(output, text);
+        return static_cast<int>(exit_code_for(overall_status(report.checks)));
+    };
+    if (interval_s <= 0) return run_once();
+
+    // --interval: one long-running process (the soak benchmark watches its RSS and descriptors);
+    // a cycle starts every interval_s (at once if the last one took longer), --count cycles or until
+    // SIGTERM/SIGINT; the exit code is the last cycle's.
+    struct sigaction sa {};
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, nullptr);
+    sigaction(SIGINT, &sa, nullptr);
+    const auto period = std::chrono::duration_cast<std::chrono::steady_clock::duration>(std::chrono::duration<double>(interval_s));
+    int rc = kUnknown;
+    auto next = std::chrono::steady_clock::now();
+    for (long n = 0; !g_stop_interval;) {
+        rc = run_once();
+        if (count > 0 && ++n >= count) break;
+        next += period;
+        if (const auto now = std::chrono::steady_clock::now(); next < now) next = now;
+        while (!g_stop_interval && std::chrono::steady_clock::now() < next)
+            std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(next - std::chrono::steady_clock::now(),
+                                                                                       std::chrono::milliseconds(100)));
     }
-    // Cross-node RC traffic (rdma-agent serve on the other side): only with --peer.
-    if (!peer_opt.peers.empty() && (selected.empty() || selected.count("peer"))) {
-        auto check = make_peer_check(make_real_verbs_api(), peer_opt);
-        report.checks.push_back(run_check(*check, ctx));
-    }
-    const std::string text = render(report, format);
-    if (output.empty()) std::cout << text << std::flush;
-    else write_atomically(output, text);
-    return static_cast<int>(exit_code_for(overall_status(report.checks)));
+    return rc;
 }
 
 int cmd_serve(const ServeOptions& opt, const std::string& config_path, const RootOptions& ro) {
@@ -278,8 +314,16 @@ int cmd_facts(const RootOptions& ro, const std::string& output) {
     return 0;
 }
 
-int cmd_latency(const LatencyRequest& req, const std::string& format) {
+int cmd_latency(LatencyRequest req, const std::string& format, const std::string& samples_path) {
     if (format != "text" && format != "json") throw UsageError("--format " + format + ": expected text or json");
+    if (!samples_path.empty()) {
+        const std::filesystem::path t(samples_path);
+        const auto dir = t.has_parent_path() ? t.parent_path() : std::filesystem::path(".");
+        std::error_code ec;
+        if (!std::filesystem::is_directory(dir, ec))
+            throw UsageError("--samples " + samples_path + ": directory " + dir.string() + " does not exist");
+        req.keep_samples = true;
+    }
     auto api = make_real_verbs_api();
     std::cerr << "rdma-agent: latency: RC loopback ping-pong on " << (req.device.empty() ? "the first device" : req.device)
               << ", " << req.iters << " iterations of " << req.size << " bytes..." << std::endl;
@@ -289,6 +333,17 @@ int cmd_latency(const LatencyRequest& req, const std::string& format) {
     } catch (const std::exception& e) {
         std::cerr << "rdma-agent: latency: " << e.what() << "\n";
         return 2;
+    }
+    if (!samples_path.empty()) {
+        // One sample per line (usec, half round trip, in measuring order): what a plot reads.
+        std::string text;
+        text.reserve(s.samples_us.size() * 10);
+        char buf[32];
+        for (const double v : s.samples_us) {
+            std::snprintf(buf, sizeof buf, "%.3f\n", v);
+            text += buf;
+        }
+        write_atomically(samples_path, text);
     }
     if (format == "json") {
         nlohmann::json j = {{"schema_version", kSchemaVersion}, {"device", s.device}, {"port", s.port},
@@ -434,12 +489,17 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
 
     std::string config_path, format = "text", only, output;
+    double interval_s = 0;
+    long count = 0;
     RootOptions check_roots, facts_roots;
     auto* check = app.add_subcommand("check", "Run the checks and report (text, json, nagios, prometheus)");
     check->add_option("--config", config_path, "Config file (default <etc-root>/rdma-agent/agent.yaml; absent: built-in defaults)");
     check->add_option("--format", format, "Output format: text, json, nagios, prometheus")->capture_default_str();
     check->add_option("--only", only, "Comma-separated checks to run: stack,devices,verbs,multicast,flow_steering,mlx4_steering,latency");
     check->add_option("--output", output, "Write the report to FILE atomically (tmp + rename) instead of stdout");
+    check->add_option("--interval", interval_s, "Run the checks every SECONDS in this process (until SIGTERM, or --count cycles)")
+        ->check(CLI::Range(0.05, 86400.0));
+    check->add_option("--count", count, "With --interval: stop after N cycles (0: until SIGTERM)")->check(CLI::Range(0L, 100000000L));
     check_roots.add_to(check);
     PeerArgs peer_args;
     check->add_option("--peer", peer_args.peers,
@@ -497,7 +557,7 @@ int main(int argc, char** argv) {
 
     LatencyRequest req;
     int gid_index = -1;
-    std::string lat_format = "text";
+    std::string lat_format = "text", lat_samples;
     auto* latency = app.add_subcommand("latency", "RC loopback ping-pong latency, measured like perftest's ib_send_lat");
     latency->add_option("--device", req.device, "RDMA device, e.g. rxe0")->required();
     latency->add_option("--port", req.port, "Port number")->capture_default_str()->check(CLI::Range(1, 255));
@@ -505,6 +565,7 @@ int main(int argc, char** argv) {
     latency->add_option("--size", req.size, "Message size in bytes")->capture_default_str()->check(CLI::Range(1, 1 << 30));
     latency->add_option("--iters", req.iters, "Iterations")->capture_default_str()->check(CLI::Range(5, 100000000));
     latency->add_option("--format", lat_format, "Output format: text or json")->capture_default_str();
+    latency->add_option("--samples", lat_samples, "Also write every sample (usec, half round trip, one per line) to FILE");
 
     AbiScanOptions abi_opts;
     auto* abi_scan = app.add_subcommand("abi-scan",
@@ -537,7 +598,7 @@ int main(int argc, char** argv) {
     }
 
     try {
-        if (*check) return cmd_check(config_path, format, only, check_roots, output, peer_args);
+        if (*check) return cmd_check(config_path, format, only, check_roots, output, peer_args, interval_s, count);
         if (*mcast) {
             if (!fan_bind.empty()) fan.bind = fan_bind;
             return cmd_mcast(static_cast<bool>(*mrecv), fan, fan_config, fan_roots);
@@ -551,7 +612,7 @@ int main(int argc, char** argv) {
         if (*abi_manifest) return cmd_abi_manifest(man_name, man_desc, man_types, man_libs);
         if (*latency) {
             if (gid_index >= 0) req.gid_index = gid_index;
-            return cmd_latency(req, lat_format);
+            return cmd_latency(req, lat_format, lat_samples);
         }
     } catch (const ConfigError& e) {
         std::cerr << "rdma-agent: config error: " << e.what() << "\n";

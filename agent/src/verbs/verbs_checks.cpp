@@ -1022,8 +1022,12 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     deltas.reserve(posted.size());
     for (size_t i = 1; i < posted.size(); ++i)  // signed: a clock artifact shows as a negative minimum
         deltas.push_back(static_cast<double>(static_cast<int64_t>(posted[i] - posted[i - 1])) / ticks_per_us);
-    const auto f = verbs::latency_figures(std::move(deltas));
     LatencyStats s;
+    if (req.keep_samples) {
+        s.samples_us.reserve(deltas.size());
+        for (const double d : deltas) s.samples_us.push_back(d / 2);  // half round trip, like the figures
+    }
+    const auto f = verbs::latency_figures(std::move(deltas));
     s.device = t.device;
     s.port = req.port;
     s.gid_index = lb->port.gid_index;

@@ -46,6 +46,8 @@ struct LatencyRequest {
     bool responder_thread = true;
     // Inline sends up to this size (0: none, which is what ib_send_lat uses on rxe).
     int inline_size = 0;
+    // Keep every sample (half round trip, in measuring order) in LatencyStats::samples_us.
+    bool keep_samples = false;
 };
 
 struct LatencyStats {
@@ -55,6 +57,7 @@ struct LatencyStats {
     int size = 0;
     int iters = 0;
     double min_us = 0, median_us = 0, average_us = 0, p99_us = 0, p999_us = 0, max_us = 0;
+    std::vector<double> samples_us;  // with LatencyRequest::keep_samples: iters - 1 half round trips
 };
 
 // Throws std::runtime_error naming the failing verbs call and errno text.

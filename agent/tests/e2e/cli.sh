@@ -40,6 +40,22 @@ step "facts is one JSON document" 0 '"rdma_core_version": "44.0"' -- "$agent" fa
 if /usr/bin/python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["devices"][0]["pci_id"]=="15b3:1017", d["devices"][0]["pci_id"]; assert d["devices"][0]["ports"][0]["default_roce_mode"]=="RoCE v2"' "$tmp/out"; then
   echo "PASS facts content"; else echo "FAIL facts content"; fails=$((fails+1)); fi
 step "latency needs --device" 3 'device' -- "$agent" latency
+step "latency --samples into a missing directory" 3 "--samples $tmp/nodir/s.txt: directory $tmp/nodir does not exist" -- \
+  "$agent" latency --device rxe0 --samples "$tmp/nodir/s.txt"
+# --interval: one process, a cycle every interval, --count cycles (or until SIGTERM).
+step "--count needs --interval" 3 '--count needs --interval' -- "$agent" check "${only[@]}" --root "$root" --count 2
+step "--interval below 0.05 s is refused" 3 'interval' -- "$agent" check "${only[@]}" --root "$root" --interval 0.01
+step "--interval --count 3 runs three cycles" 0 '' -- "$agent" check "${only[@]}" --root "$root" --format json --interval 0.05 --count 3
+n=$(grep -c '"schema_version"' "$tmp/out")
+if [ "$n" -eq 3 ]; then echo "PASS --interval --count 3: 3 reports"; else echo "FAIL --interval --count 3: $n reports"; fails=$((fails+1)); fi
+"$agent" check "${only[@]}" --root "$root" --format prometheus --interval 0.05 --output "$tmp/loop.prom" 2>"$tmp/loop.err" &
+lpid=$!
+for _ in $(seq 100); do [ -s "$tmp/loop.prom" ] && break; sleep 0.05; done
+sleep 0.3
+kill -TERM "$lpid"; wait "$lpid"; lrc=$?
+if [ "$lrc" -eq 0 ] && grep -q '^rdma_agent_exit_code 0$' "$tmp/loop.prom"; then
+  echo "PASS --interval until SIGTERM: the report file written, exit 0 (the last cycle's)"
+else echo "FAIL --interval until SIGTERM: exit $lrc"; sed 's/^/  /' "$tmp/loop.err" | head -5; fails=$((fails+1)); fi
 # Cross-node: argument errors, a peer nobody serves, and serve's refusal of a foreign client.
 # Loopback only (127.0.0.1): no traffic leaves this machine.
 step "--only peer needs --peer" 3 'needs --peer HOST' -- "$agent" check --only peer --root "$root"
