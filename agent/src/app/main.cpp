@@ -100,13 +100,23 @@ std::vector<std::string> split_commas(const std::string& s) {
     return out;
 }
 
+// An output file's directory must exist: checked before anything runs, so bad input is refused
+// with the option named. Returns that directory.
+std::filesystem::path require_parent_dir(const std::string& opt, const std::string& path) {
+    const std::filesystem::path target(path);
+    auto dir = target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    std::error_code ec;
+    if (!std::filesystem::is_directory(dir, ec))
+        throw UsageError(opt + " " + path + ": directory " + dir.string() + " does not exist");
+    return dir;
+}
+
 // tmp + rename in the target's directory, so node_exporter never reads half a file.
 void write_atomically(const std::string& path, const std::string& content) {
     namespace fs = std::filesystem;
     const fs::path target(path);
-    const fs::path dir = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    const fs::path dir = require_parent_dir("--output", path);
     std::error_code ec;
-    if (!fs::is_directory(dir, ec)) throw UsageError("--output " + path + ": directory " + dir.string() + " does not exist");
     const fs::path tmp = dir / ("." + target.filename().string() + ".tmp." + std::to_string(::getpid()));
     {
         std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
@@ -189,13 +199,7 @@ int cmd_check(const std::string& config_path, const std::string& format, const s
         throw UsageError("--format " + format + ": expected text, json, nagios or prometheus");
     const PeerCheckOptions peer_opt = peer_args.resolve();
 
-    if (!output.empty()) {
-        const std::filesystem::path t(output);
-        const auto dir = t.has_parent_path() ? t.parent_path() : std::filesystem::path(".");
-        std::error_code ec;
-        if (!std::filesystem::is_directory(dir, ec))
-            throw UsageError("--output " + output + ": directory " + dir.string() + " does not exist");
-    }
+    if (!output.empty()) require_parent_dir("--output", output);
 
     RootedFileSystem fs(roots);
     // DMFS can only be asked of a live device: on injected sysfs roots (fixtures) it is unknown.
@@ -317,11 +321,7 @@ int cmd_facts(const RootOptions& ro, const std::string& output) {
 int cmd_latency(LatencyRequest req, const std::string& format, const std::string& samples_path) {
     if (format != "text" && format != "json") throw UsageError("--format " + format + ": expected text or json");
     if (!samples_path.empty()) {
-        const std::filesystem::path t(samples_path);
-        const auto dir = t.has_parent_path() ? t.parent_path() : std::filesystem::path(".");
-        std::error_code ec;
-        if (!std::filesystem::is_directory(dir, ec))
-            throw UsageError("--samples " + samples_path + ": directory " + dir.string() + " does not exist");
+        require_parent_dir("--samples", samples_path);
         req.keep_samples = true;
     }
     auto api = make_real_verbs_api();
