@@ -6,7 +6,7 @@ JOBS    ?= $(shell nproc)
 DISTRO  ?= bookworm
 TIMED   := scripts/timed
 
-.PHONY: deps build package unit lint fuzz e2e e2e-lab e2e-full test demo bench clean help
+.PHONY: deps build package unit lint fuzz e2e e2e-lab e2e-full e2e-kernel test demo bench clean help
 
 help:
 	@echo "make demo      boot a Soft-RoCE lab node, deploy the inbox stack on it, print the agent's verdict"
@@ -15,6 +15,7 @@ help:
 	@echo "make e2e       the Debian 12 lab end-to-end suite only"
 	@echo "make e2e-lab   only the lab's own tests (rdma-core and perftest tools on 2 nodes)"
 	@echo "make e2e-full  the end-to-end suite on Debian 12, 13 and 11"
+	@echo "make e2e-kernel  build linux-source-6.1 + patches/rxe-lab, boot it on a lab node through the trial"
 	@echo "make bench     benchmarks under bench/ (needs the lab)"
 	@echo "make deps      install the Debian packages the project needs (root)"
 
@@ -55,6 +56,12 @@ e2e-lab: deps
 
 e2e-full: package
 	@$(TIMED) "e2e-full" tests/e2e/run.sh --full
+
+# Issue 6: a kernel built from Debian's linux-source-6.1 with the project's series, deployed to a
+# 1-node lab and booted through the one-shot trial (30-90 min for the build on 2 cores, cached).
+e2e-kernel: package
+	@scripts/deps.sh kernel
+	@$(TIMED) "e2e-kernel" tests/kernel/e2e-kernel.sh
 
 test:
 	@$(TIMED) "make test" $(MAKE) --no-print-directory unit e2e

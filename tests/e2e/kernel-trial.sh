@@ -20,6 +20,13 @@
 #   hang   rdinit=/usr/bin/sleep 100000: the trial kernel never answers; after a short
 #          rdma_kernel_boot_timeout the reset command (lab reset) runs, the old kernel boots, rollback
 # Every reboot and recovery time is printed. Exit 0 all passed, 1 a step failed, 77 no lab.
+#
+# A kernel built from source (issue 6; tests/kernel/e2e-kernel.sh builds it with tools/kstack and
+# calls this): KTRIAL_DEBS="linux-image-....deb" (space-separated paths on this machine) replaces
+# the backports packages (rdma_kernel_debs), KTRIAL_RELEASE is its `uname -r`, and KTRIAL_SERIES
+# (e.g. rxe-lab) makes the good case also prove that the series' patched rdma_rxe is the module
+# running on the trial kernel (/sys/module/rdma_rxe/parameters/rdma_deploy_series, its version,
+# the kernel's "loaded (rdma-deploy series ...)" message).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/e2e/lib.sh
@@ -45,8 +52,13 @@ kernel_inventory() {  # kernel_inventory FILE EXTRA-YAML-LINES
   {
     printf 'all:\n  hosts:\n    %s:\n' "$A"
     printf '      rdma_stack: kernel\n'
-    printf '      rdma_kernel_apt_packages: [linux-image-amd64]\n'
-    printf '      rdma_kernel_apt_release: bookworm-backports\n'
+    if [ -n "${KTRIAL_DEBS:-}" ]; then
+      printf '      rdma_kernel_debs:\n'
+      for d in $KTRIAL_DEBS; do printf '        - "%s"\n' "$d"; done
+    else
+      printf '      rdma_kernel_apt_packages: [linux-image-amd64]\n'
+      printf '      rdma_kernel_apt_release: bookworm-backports\n'
+    fi
     printf '      rdma_kernel_require_reset: true\n'
     printf '      rdma_kernel_reset_command: "%s/lab/lab reset {{ inventory_hostname }} --no-wait"\n' "$root"
     [ -n "$2" ] && printf '      %s\n' "$2"
@@ -82,6 +94,18 @@ restored() {  # restored NODE TAG WHAT
 }
 # The kernel a package of the archive's release installs: /boot/vmlinuz-<kver> owned by a ~bpo package.
 bpo_kernel_of() { "$LAB" ssh "$1" 'k=$(uname -r); p=$(dpkg-query -S /boot/vmlinuz-$k | cut -d: -f1); echo "$k $p $(dpkg-query -W -f="\${Version}" "$p")"' 2>/dev/null; }
+# Is KVER (package PKG, version PVER) the kernel this run trials? backports: a ~bpo version; built
+# from source: KTRIAL_RELEASE and the version of the first .deb given.
+trialled() {  # trialled KVER PKG PVER
+  if [ -n "${KTRIAL_DEBS:-}" ]; then
+    local want_v
+    want_v=$(dpkg-deb -f "${KTRIAL_DEBS%% *}" Version 2>/dev/null)
+    [ "$1" = "${KTRIAL_RELEASE:-}" ] && [ "$3" = "$want_v" ]
+  else
+    [[ $3 == *bpo* ]]
+  fi
+}
+src_desc() { if [ -n "${KTRIAL_DEBS:-}" ]; then echo "built from source: $(basename "${KTRIAL_DEBS%% *}")"; else echo bookworm-backports; fi; }
 
 fault_run() {  # fault_run TAG EXTRA-YAML WHAT noreset|reset
   local tag=$1 t0 t1 log=$work/$1.log inv=$work/$1.yml old trial rc how
@@ -115,15 +139,15 @@ fault_run() {  # fault_run TAG EXTRA-YAML WHAT noreset|reset
 for f in $faults; do
   case $f in
   good)
-    say "good trial: bookworm-backports linux-image-amd64 (install, one reboot, gate on the new kernel, commit)"
+    say "good trial: $(src_desc) (install, one reboot, gate on the new kernel, commit)"
     before "$A" good
     old=$(cat "$work/good.kernel")
     kernel_inventory "$work/good.yml" ""
     t0=$(now); deploy "$work/good.yml" "$work/good.log"; rc=$?; t1=$(now)
     echo "     deploy exit $rc in $((t1 - t0)) s; $(grep -oE 'rebooted in [0-9.]+ s' "$work/good.log" | head -n1)"
     read -r kver pkg pver <<<"$(bpo_kernel_of "$A")"
-    if [ $rc -eq 0 ] && [ "$kver" != "$old" ] && [[ $pver == *bpo* ]]; then
-      pass "good: $A: deploy ok, runs $kver ($pkg $pver, bookworm-backports), was $old"
+    if [ $rc -eq 0 ] && [ "$kver" != "$old" ] && trialled "$kver" "$pkg" "$pver"; then
+      pass "good: $A: deploy ok, runs $kver ($pkg $pver, $(src_desc)), was $old"
     else
       fail "good: $A: exit $rc, runs ${kver:-?} (${pkg:-?} ${pver:-?}), was $old"; grep -E 'fatal|FAILED' -A3 "$work/good.log" | tail -20
     fi
@@ -133,6 +157,15 @@ for f in $faults; do
     if [[ " $v " == *" verbs=pass "* ]] && [[ " $v " == *" multicast=pass "* ]]; then
       pass "good: $A: agent on $kver: $v"
     else fail "good: $A: agent on $kver: $v (want verbs=pass multicast=pass)"; fi
+    if [ -n "${KTRIAL_SERIES:-}" ]; then
+      # The patched module, not a stock one: the series' parameter, version and boot message.
+      got=$("$LAB" ssh "$A" 'cat /sys/module/rdma_rxe/parameters/rdma_deploy_series 2>/dev/null; cat /sys/module/rdma_rxe/version 2>/dev/null; modinfo -n rdma_rxe; dmesg | grep -c "rdma_rxe: loaded (rdma-deploy series"' 2>/dev/null | tr '\n' ' ')
+      read -r g_series g_version g_path g_msgs <<<"$got"
+      if [ "$g_series" = "$KTRIAL_SERIES" ] && [[ $g_version == *"rdma-deploy-$KTRIAL_SERIES"* ]] \
+          && [[ $g_path == "/lib/modules/$kver/"* ]] && [ "${g_msgs:-0}" -ge 1 ]; then
+        pass "good: $A: the series' rdma_rxe runs on $kver: rdma_deploy_series=$g_series, version $g_version, $g_path, kernel message seen"
+      else fail "good: $A: patched rdma_rxe of series $KTRIAL_SERIES not running on $kver: got '$got'"; fi
+    fi
     if [ "$(journal "$A" state)" = committed ]; then pass "good: $A: transaction $(journal "$A" snapshot) committed"
     else fail "good: $A: journal state $(journal "$A" state)"; fi
     say "good: plain lab reset: the committed kernel must boot again (default)"

@@ -360,6 +360,26 @@ class ConfigMerge(TempDirCase):
         self.assertIn("MISSING: CONFIG_RDMA_RXE (set to n)", out)
         self.assertIn("MISSING: CONFIG_INFINIBAND_USER_ACCESS (absent)", out)
 
+    def test_dropped_requests_after_olddefconfig(self):
+        # Like merge_config.sh's "Requested value not in final .config": the last fragment wins;
+        # y/m that Kconfig dropped (absent or n) is what a build must refuse.
+        write(self.p("f1"), "CONFIG_A=y\nCONFIG_B=m\nCONFIG_C=m\n# CONFIG_D is not set\n")
+        write(self.p("f2"), "CONFIG_B=y\nCONFIG_E=\"x\"\n")
+        write(self.p("final"), "CONFIG_A=y\n# CONFIG_B is not set\nCONFIG_C=y\nCONFIG_E=\"z\"\n")
+        got = k.dropped_requests([self.p("f1"), self.p("f2")], self.p("final"))
+        self.assertEqual(got, [("CONFIG_B", "y", "n", self.p("f2")),
+                               ("CONFIG_C", "m", "y", self.p("f1")),
+                               ("CONFIG_E", "\"x\"", "\"z\"", self.p("f2"))])
+        write(self.p("final"), "CONFIG_C=m\nCONFIG_E=\"x\"\nCONFIG_B=y\n")
+        self.assertEqual(k.dropped_requests([self.p("f1"), self.p("f2")], self.p("final")),
+                         [("CONFIG_A", "y", None, self.p("f1"))])
+
+    def test_shipped_lab_fragment_parses(self):
+        frag = os.path.join(REPO, "patches", "config", "qemu-lab.fragment")
+        vals = k.read_config(frag)
+        self.assertEqual(vals.get("CONFIG_HOTPLUG_PCI_ACPI"), "y")   # ensN names on lab nodes
+        self.assertEqual(vals.get("CONFIG_FW_CFG_SYSFS"), "y")       # lab-netcfg
+
     def test_rxe_not_required_before_4_8(self):
         self.assertNotIn("CONFIG_RDMA_RXE", k.required_symbols("3.14"))
         self.assertIn("CONFIG_RDMA_RXE", k.required_symbols("4.8"))

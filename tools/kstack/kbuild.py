@@ -32,7 +32,8 @@ BASES = ("kvm", "running")
 
 
 def _say(msg):
-    print(f"kstack build: {msg}", flush=True)
+    # Progress on stderr: stdout carries only the result (.deb paths, or build.json with --json).
+    print(f"kstack build: {msg}", file=sys.stderr, flush=True)
 
 
 def tree_version(src_dir):
@@ -210,7 +211,19 @@ def build(source, series_dir, fragments, base, cache_dir, work_dir=None, jobs=2,
         if missing:
             raise k.KstackError("after olddefconfig the config lacks: "
                                 + ", ".join(f"{s} ({w})" for s, w in missing))
-        _say(f"config checked: all {len(k.required_symbols(version))} required RDMA symbols are y or m")
+        lost = []
+        for sym, want, got, frag in k.dropped_requests(list(fragments), os.path.join(src, ".config")):
+            line = (f"{sym}: {os.path.basename(frag)} asks for {k.format_line(sym, want)}, "
+                    f"the resolved config has {k.format_line(sym, got) if got else 'nothing'}")
+            if want in ("y", "m") and got in (None, "n"):
+                lost.append(line)
+            else:
+                _say("NOTE: " + line)
+        if lost:
+            raise k.KstackError("make olddefconfig dropped what a fragment asks for (its dependencies "
+                                "are off; add them to the fragment): " + "; ".join(lost))
+        _say(f"config checked: all {len(k.required_symbols(version))} required RDMA symbols are y or m, "
+             "every fragment symbol kept")
 
         local = f"-rdma-{key[:8]}"
         secs = _make_with_progress(["make", f"-j{jobs}", "bindeb-pkg", f"LOCALVERSION={local}",

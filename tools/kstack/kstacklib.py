@@ -433,6 +433,27 @@ def check_config(path, kernel_version=None):
     return missing
 
 
+def dropped_requests(fragments, final_path):
+    """Fragment symbols that `make olddefconfig` did not keep: [(symbol, requested, final, fragment)].
+
+    merge_config.sh's "Requested value ... not in final .config": a symbol whose dependencies are
+    off is silently dropped by Kconfig. Requested y/m but final absent or n is fatal for a build
+    (the kernel would lack what the fragment exists for); other differences (m became y, a string
+    changed) are returned too, and the caller decides. The last fragment setting a symbol wins.
+    """
+    final = read_config(final_path)
+    want = {}
+    for frag in fragments:
+        for sym, val in read_config(frag).items():
+            want[sym] = (val, frag)
+    out = []
+    for sym, (val, frag) in want.items():
+        got = final.get(sym, "n")
+        if got != val:
+            out.append((sym, val, None if sym not in final else got, frag))
+    return out
+
+
 # --------------------------------------------------------------------------------------------
 # Cache key
 # --------------------------------------------------------------------------------------------
