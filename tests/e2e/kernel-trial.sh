@@ -27,6 +27,11 @@
 # (e.g. rxe-lab) makes the good case also prove that the series' patched rdma_rxe is the module
 # running on the trial kernel (/sys/module/rdma_rxe/parameters/rdma_deploy_series, its version,
 # the kernel's "loaded (rdma-deploy series ...)" message).
+# KTRIAL_RDMA_CORE_SOURCE (a tarball path or URL; KTRIAL_RDMA_CORE_SHA256, KTRIAL_RDMA_CORE_SERIES)
+# adds the matching userspace from source (rdma_kernel_userspace=source): the good case then proves
+# that the package's own tools run verbs through its own libibverbs on the trial kernel (the series'
+# lines in ibv_devinfo and from the library, an RC ping-pong), that the distro's rdma-core still
+# verifies, and the rollback removes the package.
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 # shellcheck source=tests/e2e/lib.sh
@@ -61,8 +66,37 @@ kernel_inventory() {  # kernel_inventory FILE EXTRA-YAML-LINES
     fi
     printf '      rdma_kernel_require_reset: true\n'
     printf '      rdma_kernel_reset_command: "%s/lab/lab reset {{ inventory_hostname }} --no-wait"\n' "$root"
+    if [ -n "${KTRIAL_RDMA_CORE_SOURCE:-}" ]; then
+      printf '      rdma_kernel_userspace: source\n'
+      printf '      rdma_kernel_rdma_core_source: "%s"\n' "$KTRIAL_RDMA_CORE_SOURCE"
+      printf '      rdma_kernel_rdma_core_sha256: "%s"\n' "${KTRIAL_RDMA_CORE_SHA256:-}"
+      printf '      rdma_kernel_rdma_core_series: "%s"\n' "${KTRIAL_RDMA_CORE_SERIES:-}"
+    fi
     [ -n "$2" ] && printf '      %s\n' "$2"
   } > "$1"
+}
+# rdma-core from source on node $1 (KTRIAL_RDMA_CORE_SOURCE): its prefix from the control node's
+# build record in the deploy log ("rdma-core V (series S) in PREFIX").
+rc_prefix() { grep -oE 'in /opt/rdma-deploy/[^ ]+' "$1" | head -n1 | cut -d' ' -f2; }
+rc_checks() {  # rc_checks NODE LOG KVER
+  local pfx got n
+  pfx=$(rc_prefix "$2")
+  if [ -z "$pfx" ]; then fail "good: $1: rdma-core from source: no 'in /opt/rdma-deploy/...' report in the deploy log"; return; fi
+  got=$("$LAB" ssh "$1" "dpkg-query -W -f='\${Package} \${Version}\n' 'rdma-deploy-rdma-core-*'; $pfx/bin/ibv_devinfo -d rxe0 | grep -E 'rdma_deploy_series|state:'" 2>/dev/null | tr '\n\t' '  ')
+  if [[ $got == *PORT_ACTIVE* ]] && { [ -z "${KTRIAL_RDMA_CORE_SERIES:-}" ] || [[ $got == *"rdma_deploy_series:  ${KTRIAL_RDMA_CORE_SERIES}"* ]]; }; then
+    pass "good: $1: $pfx/bin/ibv_devinfo on $3 (its own libibverbs + librxe): ${got}"
+  else fail "good: $1: rdma-core from source: ibv_devinfo of $pfx: '$got'"; fi
+  got=$("$LAB" ssh "$1" "RDMA_DEPLOY_SHOW_SERIES=1 $pfx/bin/ibv_devices 2>&1 >/dev/null; RDMA_DEPLOY_SHOW_SERIES=1 ibv_devices 2>&1 >/dev/null; echo distro-done" 2>/dev/null | tr '\n' '|')
+  if [ -z "${KTRIAL_RDMA_CORE_SERIES:-}" ] || [ "$got" = "libibverbs: rdma-deploy series ${KTRIAL_RDMA_CORE_SERIES}|distro-done|" ]; then
+    pass "good: $1: the patched library speaks for the package's tools only: '$got'"
+  else fail "good: $1: library series lines: '$got' (want the series line from $pfx only)"; fi
+  # RC traffic through the built userspace: an ibv_rc_pingpong pair on the node (GID 1: RoCEv2 IPv4).
+  n=$("$LAB" ssh "$1" "($pfx/bin/ibv_rc_pingpong -d rxe0 -g 1 -n 200 > /tmp/rcpp.srv 2>&1 &); sleep 1; $pfx/bin/ibv_rc_pingpong -d rxe0 -g 1 -n 200 127.0.0.1 2>&1 | grep -c 'iters in'; sleep 1; grep -c 'iters in' /tmp/rcpp.srv" 2>/dev/null | tr '\n' ' ')
+  if [ "$n" = "1 1 " ]; then pass "good: $1: ibv_rc_pingpong of $pfx: 200 iterations both sides on $3"
+  else fail "good: $1: ibv_rc_pingpong of $pfx: '$n' (want '1 1 ')"; "$LAB" ssh "$1" 'cat /tmp/rcpp.srv' 2>/dev/null | tail -5; fi
+  got=$("$LAB" ssh "$1" 'dpkg --verify libibverbs1 ibverbs-providers librdmacm1; echo "rc=$?"' 2>/dev/null | tr '\n' ' ')
+  if [ "$got" = "rc=0 " ]; then pass "good: $1: dpkg --verify libibverbs1 ibverbs-providers librdmacm1: nothing of the distro's changed"
+  else fail "good: $1: the distro's rdma-core changed: $got"; fi
 }
 # Until the lead lists the kernel stack as implemented in roles/rdma_preflight/vars/main.yml.
 pre=()
@@ -166,6 +200,7 @@ for f in $faults; do
         pass "good: $A: the series' rdma_rxe runs on $kver: rdma_deploy_series=$g_series, version $g_version, $g_path, kernel message seen"
       else fail "good: $A: patched rdma_rxe of series $KTRIAL_SERIES not running on $kver: got '$got'"; fi
     fi
+    [ -n "${KTRIAL_RDMA_CORE_SOURCE:-}" ] && rc_checks "$A" "$work/good.log" "$kver"
     if [ "$(journal "$A" state)" = committed ]; then pass "good: $A: transaction $(journal "$A" snapshot) committed"
     else fail "good: $A: journal state $(journal "$A" state)"; fi
     say "good: plain lab reset: the committed kernel must boot again (default)"
@@ -188,6 +223,12 @@ for f in $faults; do
     echo "     rollback exit $rc in $((t1 - t0)) s"
     grep -E "restored|NOT restored|state vs snapshot" "$work/good-rb.log" | head -4 | sed 's/^ */     /'
     restored "$A" good "good, rolled back by hand"
+    if [ -n "${KTRIAL_RDMA_CORE_SOURCE:-}" ]; then
+      pfx=$(rc_prefix "$work/good.log")
+      got=$("$LAB" ssh "$A" "dpkg-query -W 'rdma-deploy-rdma-core-*' 2>/dev/null | wc -l; ls -d ${pfx:-/nonexistent} 2>/dev/null | wc -l" 2>/dev/null | tr '\n' ' ')
+      if [ "$got" = "0 0 " ]; then pass "good, rolled back by hand: $A: the rdma-core package and $pfx are gone"
+      else fail "good, rolled back by hand: $A: rdma-core from source left behind: '$got' (packages, prefix)"; fi
+    fi
     ;;
   panic)
     fault_run panic 'rdma_kernel_trial_cmdline_extra: rdinit=/nonexistent' "panic (rdinit=/nonexistent)" noreset ;;

@@ -8,9 +8,15 @@
 #      kernel, one-shot boot trial, the agent's gate on the new kernel (verbs, multicast pass), the
 #      series' patched rdma_rxe proven running, committed; then rolled back by hand to the old kernel
 #      with the node's state as before.
+#      With it, the userspace to match (rdma_kernel_userspace=source): rdma-core 56.1 from Debian's
+#      archive (URL + pinned sha256, the operator's input form) with patches/rdma-core-lab, built by
+#      the role on this control node (tools/kstack rdma-core build, ~1.5 min, cached), installed
+#      under /opt beside the distro's; its tools must run verbs on the trial kernel.
 # Env: KERNEL_SERIES (rxe-lab), KSTACK_LINUX_SOURCE (/usr/src/linux-source-6.1.tar.xz),
 #      KTRIAL_FAULTS (good; "good panic" also trials a panicking boot of the built kernel),
-#      RDMA_LAB (ekernel), JOBS (nproc).
+#      RDMA_LAB (ekernel), JOBS (nproc), RDMA_CORE_SOURCE / RDMA_CORE_SHA256 / RDMA_CORE_SERIES
+#      (default: Debian's rdma-core_56.1.orig.tar.gz + rdma-core-lab; RDMA_CORE_SOURCE=none: distro
+#      userspace only).
 # Exit 0 passed, 1 failed, 2 bad input, 77 skipped (no source tarball / not root).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
@@ -36,5 +42,12 @@ echo "e2e-kernel: kernel $release: $deb ($(du -h "$deb" | cut -f1))"
 
 echo "e2e-kernel: step 2/2: 1-node lab, deploy rdma_stack=kernel with that package and trial it"
 export KTRIAL_DEBS=$deb KTRIAL_RELEASE=$release KTRIAL_SERIES=$series KTRIAL_FAULTS=${KTRIAL_FAULTS:-good}
+rc_src=${RDMA_CORE_SOURCE:-http://deb.debian.org/debian/pool/main/r/rdma-core/rdma-core_56.1.orig.tar.gz}
+if [ "$rc_src" != none ]; then
+  export KTRIAL_RDMA_CORE_SOURCE=$rc_src
+  export KTRIAL_RDMA_CORE_SHA256=${RDMA_CORE_SHA256:-63ce7f2baa7242c2dbc76375dac957c420187dd27f8c5e148efc07971ee522a8}
+  export KTRIAL_RDMA_CORE_SERIES=${RDMA_CORE_SERIES:-rdma-core-lab}
+  echo "e2e-kernel: userspace from source too: $rc_src (sha256 ${KTRIAL_RDMA_CORE_SHA256:0:16}..., series $KTRIAL_RDMA_CORE_SERIES)"
+fi
 export RDMA_LAB=${RDMA_LAB:-ekernel}
 lab/with-lab --nodes 1 -- scripts/timed "suite kernel-trial (built kernel $release)" tests/e2e/kernel-trial.sh

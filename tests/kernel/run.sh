@@ -8,4 +8,4 @@ cd "$(dirname "$0")"
 for tool in patch tar; do
   command -v "$tool" >/dev/null || { echo "tests/kernel: '$tool' is not installed (apt-get install $tool)" >&2; exit 1; }
 done
-exec /usr/bin/python3 -m unittest -v test_kstack test_dkms "$@"
+exec /usr/bin/python3 -m unittest -v test_kstack test_dkms test_rdmacore "$@"
