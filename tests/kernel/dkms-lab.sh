@@ -21,7 +21,9 @@ node=node1
 failed=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1"; failed=$((failed+1)); }
-on() { local t=$1; shift; timeout "$t" "$LAB" ssh "$node" "$@"; }
+# on SECONDS 'COMMAND LINE': one string, run by the node's shell (lab ssh passes its words to the
+# remote shell like ssh does, so `bash -c '...'` would be split there).
+on() { local t=$1; shift; timeout "$t" "$LAB" ssh "$node" "$*"; }
 t() { date +%s; }
 
 if ! "$LAB" status >/dev/null 2>&1; then
@@ -40,7 +42,7 @@ else
 fi
 
 # shellcheck disable=SC2016 # expanded by the node's shell
-out=$(on 120 bash -c 'r=$(uname -r); echo "release=$r"; dkms status -k "$r"; echo "path=$(modinfo -n rdma_rxe)"')
+out=$(on 120 'r=$(uname -r); echo "release=$r"; dkms status -k "$r"; echo "path=$(modinfo -n rdma_rxe)"')
 while IFS= read -r l; do echo "    | $l"; done <<<"$out"
 rel=$(echo "$out" | sed -n 's/^release=//p')
 if echo "$out" | grep -qE "^rdma-deploy-rxelab/[^,]+, $rel, [^:]+: installed"; then pass "dkms: installed for $rel"
@@ -51,7 +53,7 @@ case "$(echo "$out" | sed -n 's/^path=//p')" in
 esac
 
 # shellcheck disable=SC2016 # expanded by the node's shell
-out=$(on 120 bash -c 'for l in $(rdma link show 2>/dev/null | awk "{print \$2}" | cut -d/ -f1); do rdma link delete $l; done
+out=$(on 120 'for l in $(rdma link show 2>/dev/null | awk "{print \$2}" | cut -d/ -f1); do rdma link delete $l; done
   modprobe -r rdma_rxe && modprobe rdma_rxe && echo "param=$(cat /sys/module/rdma_rxe/parameters/rdma_deploy_series)" &&
   echo "version=$(cat /sys/module/rdma_rxe/version)" && echo "taint=$(cat /sys/module/rdma_rxe/taint)"; dmesg | grep "rdma_rxe: loaded" | tail -1')
 while IFS= read -r l; do echo "    | $l"; done <<<"$out"
@@ -91,12 +93,12 @@ print("%s agent: stack module:rdma_rxe: %s" % ("PASS" if ok else "FAIL", e["mess
 fi
 
 echo "dkms-lab.sh: check-kernel-update.yml against the running kernel $rel"
-before=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
+before=$(on 60 "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
 s=$(t)
 if timeout 3600 ansible-playbook -i "$LAB_INVENTORY" playbooks/check-kernel-update.yml -e candidate="$rel" > /tmp/dkms-lab-cku1.log 2>&1; then
   pass "check: candidate $rel passes in $(( $(t) - s )) s: $(grep -o 'PASS rdma-deploy[^"]*' /tmp/dkms-lab-cku1.log | head -1)"
 else fail "check: candidate $rel exit $? after $(( $(t) - s )) s"; grep -E 'FAIL|fatal|msg' /tmp/dkms-lab-cku1.log | tail -5; fi
-after=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
+after=$(on 60 "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
 if [ "$before" = "$after" ]; then pass "check: packages and the DKMS tree unchanged"; else fail "check: the node changed"; fi
 
 if [ "${SKIP_BACKPORTS:-0}" != 1 ]; then
@@ -108,7 +110,7 @@ if [ "${SKIP_BACKPORTS:-0}" != 1 ]; then
   echo "REPORT check $CANDIDATE_SUITE: exit $rc after $(( $(t) - s )) s"
   sed -n '/TASK \[Report\]/,/^$/p' /tmp/dkms-lab-cku2.log | grep -vE '^TASK|^Saturday|^$' | sed 's/^/    | /' | head -30
   grep -E 'fatal' /tmp/dkms-lab-cku2.log | head -3 | cut -c1-600 | sed 's/^/    | /'
-  after2=$(on 60 bash -c "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
+  after2=$(on 60 "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
   if [ "$before" = "$after2" ]; then pass "check $CANDIDATE_SUITE: packages and the DKMS tree unchanged afterwards"
   else fail "check $CANDIDATE_SUITE: the node changed"; fi
   if on 30 test -e /etc/apt/sources.list.d/rdma-deploy-candidate.list; then fail "check: apt source left behind"
