@@ -9,7 +9,11 @@
 #   check   playbooks/check-kernel-update.yml against the running kernel (must pass, node unchanged)
 #           and, with CANDIDATE_SUITE (default bookworm-backports), linux-headers-amd64 from there
 #           (the result is reported, not asserted: a newer kernel may not build 6.1's rxe)
-# Env: SKIP_AGENT=1, SKIP_BACKPORTS=1 to leave steps out. Exit 0 pass, 1 fail, 77 skipped.
+#   update  with AUTOINSTALL_DEBS="linux-headers-X.deb linux-image-X.deb" (a kernel update: e.g. the
+#           packages `make e2e-kernel` built): installed on the node, dkms's kernel hook must build
+#           and install the DKMS module for X by itself (AUTOINSTALL=yes): dkms status installed for
+#           X, rdma_rxe.ko under /lib/modules/X/updates/dkms with the series' version
+# Env: SKIP_AGENT=1, SKIP_BACKPORTS=1, SKIP_CHECK=1 to leave steps out. Exit 0 pass, 1 fail, 77 skipped.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 LAB=${LAB:-$repo/lab/lab}
@@ -92,6 +96,27 @@ print("%s agent: stack module:rdma_rxe: %s" % ("PASS" if ok else "FAIL", e["mess
   fi
 fi
 
+if [ -n "${AUTOINSTALL_DEBS:-}" ]; then
+  echo "dkms-lab.sh: kernel update: installing $(for d in $AUTOINSTALL_DEBS; do basename "$d"; done | tr '\n' ' ')(dkms must rebuild by itself)"
+  names=()
+  for d in $AUTOINSTALL_DEBS; do "$LAB" push "$node" "$d" "/tmp/$(basename "$d")" >/dev/null; names+=("/tmp/$(basename "$d")"); done
+  newk=$(dpkg-deb -f "${AUTOINSTALL_DEBS##* }" Package | sed 's/^linux-image-//')
+  s=$(t)
+  # One package at a time, in the order given (headers first): the image's postinst runs dkms's
+  # kernel hook, which builds only when the kernel's headers are already there.
+  out=$(on 3600 "rc=0; for p in ${names[*]}; do DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \$p >> /tmp/dkms-lab-update.log 2>&1 || rc=1; done; echo apt=\$rc;
+    dkms status -k $newk; echo path=\$(ls /lib/modules/$newk/updates/dkms/rdma_rxe.ko* 2>/dev/null);
+    echo version=\$(modinfo -F version /lib/modules/$newk/updates/dkms/rdma_rxe.ko* 2>/dev/null);
+    echo vermagic=\$(modinfo -F vermagic /lib/modules/$newk/updates/dkms/rdma_rxe.ko* 2>/dev/null | cut -d' ' -f1);
+    grep -iE 'dkms|autoinstall|rdma-deploy' /tmp/dkms-lab-update.log | tail -4")
+  while IFS= read -r l; do echo "    | $l"; done <<<"$out"
+  if echo "$out" | grep -qx 'apt=0' && echo "$out" | grep -qE "^rdma-deploy-rxelab/[^,]+, $newk, [^:]+: installed" \
+      && echo "$out" | grep -qx 'version=6.1-rdma-deploy-rxe-lab.1' && echo "$out" | grep -qx "vermagic=$newk"; then
+    pass "update: installing kernel $newk rebuilt and installed the DKMS module for it by itself in $(( $(t) - s )) s"
+  else fail "update: dkms did not build rdma-deploy-rxelab for $newk (see above; node log /tmp/dkms-lab-update.log)"; fi
+fi
+
+[ "${SKIP_CHECK:-0}" = 1 ] && { [ $failed -eq 0 ] && echo "dkms-lab.sh: PASS" || echo "dkms-lab.sh: FAIL ($failed)"; [ $failed -eq 0 ]; exit; }
 echo "dkms-lab.sh: check-kernel-update.yml against the running kernel $rel"
 before=$(on 60 "dpkg-query -W -f='\${Package} \${Version}\n' | sort | md5sum; ls /var/lib/dkms/*/*/ 2>/dev/null | md5sum")
 s=$(t)

@@ -523,6 +523,51 @@ class Toolchain(TempDirCase):
         self.assertIn("'three' is not a version", err)
 
 
+class BuildSource(TempDirCase):
+    """kstack build's source input: a URL needs --sha256; digests are checked before anything else."""
+
+    def build(self, *args):
+        return subprocess.run(["/usr/bin/python3", KSTACK, "build", "--cache", self.p("cache"), *args],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def tarball(self):
+        t = self.p("linux-9.9.tar.gz")
+        with open(self.p("Makefile"), "w") as fh:
+            fh.write("VERSION = 9\nPATCHLEVEL = 9\nSUBLEVEL = 0\n")
+        subprocess.run(["tar", "-czf", t, "-C", self.tmp, "Makefile"], check=True)
+        return t
+
+    def test_url_without_sha256_is_refused_before_download(self):
+        r = self.build("--source", "file://" + self.tarball())
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("a URL needs --sha256", r.stderr)
+        self.assertFalse(os.path.exists(self.p("cache", "downloads")))
+
+    def test_local_digest_mismatch_is_refused(self):
+        r = self.build("--source", self.tarball(), "--sha256", "0" * 64)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not building from an unverified source", r.stderr)
+        self.assertFalse(os.path.exists(self.p("cache")) and os.listdir(self.p("cache")))
+
+    def test_url_with_wrong_digest_leaves_no_download(self):
+        r = self.build("--source", "file://" + self.tarball(), "--sha256", "1" * 64)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("the download's sha256 is", r.stderr)
+        self.assertEqual(os.listdir(self.p("cache", "downloads")), [])
+
+    def test_url_with_its_digest_is_fetched_then_used(self):
+        t = self.tarball()
+        with open(t, "rb") as fh:
+            digest = hashlib.sha256(fh.read()).hexdigest()
+        # --base names a missing file: the run stops after the fetch, before any extraction.
+        r = self.build("--source", "file://" + t, "--sha256", digest, "--base", self.p("no-such-config"))
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("downloaded and verified", r.stderr)
+        self.assertIn("--base " + self.p("no-such-config"), r.stderr)
+        got = os.listdir(self.p("cache", "downloads"))
+        self.assertEqual(got, [digest[:16] + "-linux-9.9.tar.gz"])
+
+
 class RxeLabSeries(unittest.TestCase):
     """The project's own series against Debian's real linux-source-6.1 tarball."""
 

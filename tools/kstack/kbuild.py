@@ -27,6 +27,7 @@ import threading
 import time
 
 import kstacklib as k
+import krdmacore  # the source fetch and verification shared with rdma-core builds
 
 BASES = ("kvm", "running")
 
@@ -116,11 +117,14 @@ def _count_objects(tree):
 
 
 def build(source, series_dir, fragments, base, cache_dir, work_dir=None, jobs=2,
-          kernel_version=None, keep_work=False):
-    """Build (or reuse) the packages; return the build.json dict."""
+          kernel_version=None, keep_work=False, sha256=None):
+    """Build (or reuse) the packages; return the build.json dict.
+
+    source: a tarball path, or an http(s)/file URL that needs sha256 (downloaded once into
+    CACHE/downloads and verified; a given sha256 is checked for a local file too)."""
     t_start = time.time()
-    if not os.path.isfile(source):
-        raise k.KstackError(f"--source {source}: no such file")
+    source = krdmacore.fetch_source(source, sha256, os.path.join(cache_dir, "downloads"),
+                                    say=_say)
     if base not in BASES and not os.path.isfile(base):
         raise k.KstackError(f"--base {base}: neither one of {', '.join(BASES)} nor a config file")
     for f in fragments:
@@ -261,7 +265,7 @@ def build(source, series_dir, fragments, base, cache_dir, work_dir=None, jobs=2,
 
 def main_build(a):
     info = build(a.source, a.series, a.config or [], a.base, a.cache, a.work, a.jobs,
-                 a.kernel_version, a.keep_work)
+                 a.kernel_version, a.keep_work, a.sha256)
     if a.json:
         print(json.dumps(info))
     else:
@@ -272,7 +276,9 @@ def main_build(a):
 
 def add_parser(sub):
     b = sub.add_parser("build", help="build Debian kernel packages (make bindeb-pkg), cached by key")
-    b.add_argument("--source", required=True, help="kernel source tarball")
+    b.add_argument("--source", required=True,
+                   help="kernel source tarball: a path, or an http(s)/file URL (needs --sha256)")
+    b.add_argument("--sha256", help="expected sha256 of the tarball (mandatory for a URL)")
     b.add_argument("--series", help="patch series directory (quilt format)")
     b.add_argument("--config", nargs="+", help="Kconfig fragments merged onto the base")
     b.add_argument("--base", default="kvm",

@@ -60,8 +60,9 @@ def is_url(source):
     return urllib.parse.urlparse(source).scheme in ("http", "https", "file")
 
 
-def fetch_source(source, sha256, download_dir):
+def fetch_source(source, sha256, download_dir, say=None):
     """Return a local path of the verified source tarball. Refusals before anything is written."""
+    say = say or _say
     if sha256 is not None and not SHA256_RE.match(sha256):
         raise k.KstackError(f"--sha256 {sha256!r}: not 64 lowercase hex digits")
     if not is_url(source):
@@ -81,11 +82,11 @@ def fetch_source(source, sha256, download_dir):
     name = os.path.basename(urllib.parse.urlparse(source).path) or "rdma-core.tar.gz"
     dest = os.path.join(download_dir, f"{sha256[:16]}-{name}")
     if os.path.isfile(dest) and _sha256(dest) == sha256:
-        _say(f"source already downloaded and verified: {dest}")
+        say(f"source already downloaded and verified: {dest}")
         return dest
     os.makedirs(download_dir, exist_ok=True)
     part = dest + ".part"
-    _say(f"downloading {source}")
+    say(f"downloading {source}")
     try:
         with urllib.request.urlopen(source, timeout=60) as r, open(part, "wb") as out:
             shutil.copyfileobj(r, out, 1 << 20)
@@ -99,7 +100,7 @@ def fetch_source(source, sha256, download_dir):
         raise k.KstackError(f"--source {source}: the download's sha256 is {got}, --sha256 says "
                             f"{sha256}; removed, not building from it")
     os.replace(part, dest)
-    _say(f"downloaded and verified: {dest} ({os.path.getsize(dest) // 1024} KiB)")
+    say(f"downloaded and verified: {dest} ({os.path.getsize(dest) // 1024} KiB)")
     return dest
 
 
