@@ -9,10 +9,14 @@
 #   check   playbooks/check-kernel-update.yml against the running kernel (must pass, node unchanged)
 #           and, with CANDIDATE_SUITE (default bookworm-backports), linux-headers-amd64 from there
 #           (the result is reported, not asserted: a newer kernel may not build 6.1's rxe)
-#   update  with AUTOINSTALL_DEBS="linux-headers-X.deb linux-image-X.deb" (a kernel update: e.g. the
-#           packages `make e2e-kernel` built): installed on the node, dkms's kernel hook must build
-#           and install the DKMS module for X by itself (AUTOINSTALL=yes): dkms status installed for
-#           X, rdma_rxe.ko under /lib/modules/X/updates/dkms with the series' version
+#   update  with AUTOINSTALL_DEBS="... linux-headers-X.deb linux-image-X.deb" (a kernel update, in
+#           install order, image last; e.g. Debian's newer 6.1.0-N from bookworm-security, fetched
+#           with apt-get download with its -common headers and linux-kbuild-6.1): installed on the
+#           node, dkms's kernel hooks must build and install the DKMS module for X by themselves
+#           (AUTOINSTALL=yes): dkms status installed for X, rdma_rxe.ko under
+#           /lib/modules/X/updates/dkms with the series' version and X's vermagic. Not a kernel
+#           built with the same series (make e2e-kernel's): its own rdma_rxe carries the same
+#           version, and dkms then builds but rightly "will not replace this module".
 # Env: SKIP_AGENT=1, SKIP_BACKPORTS=1, SKIP_CHECK=1 to leave steps out. Exit 0 pass, 1 fail, 77 skipped.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
