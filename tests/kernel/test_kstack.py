@@ -451,6 +451,24 @@ class CacheKey(TempDirCase):
             k.cache_key(self.p("src.tar"), None, [self.p("none")])
 
 
+    def test_commit_cache_entry_replaces_whole(self):
+        cache = self.p("cache")
+        old = k.commit_cache_entry(cache, "abc", [], {"debs": ["gone.deb"]})
+        with open(self.p("a.deb"), "w") as fh:
+            fh.write("a")
+        with open(self.p("config"), "w") as fh:
+            fh.write("c")
+        dest = k.commit_cache_entry(cache, "abc", [(self.p("a.deb"), "a.deb", "move"),
+                                                   (self.p("config"), "config", "copy")], {"debs": ["a.deb"]})
+        self.assertEqual(dest, old)
+        self.assertEqual(sorted(os.listdir(dest)), ["a.deb", "build.json", "config"])
+        self.assertFalse(os.path.exists(self.p("a.deb")))          # moved
+        self.assertTrue(os.path.exists(self.p("config")))          # copied
+        self.assertFalse(os.path.exists(dest + ".part"))
+        with open(os.path.join(dest, "build.json")) as fh:
+            self.assertIn('"a.deb"', fh.read())
+
+
 class Toolchain(TempDirCase):
     def test_old_trees_refuse_new_gcc(self):
         for kv, gcc in [("3.12", "12.2.0"), ("3.14.79", "6.3.0"), ("3.14", "5.4.0"),

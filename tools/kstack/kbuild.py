@@ -238,22 +238,14 @@ def build(source, series_dir, fragments, base, cache_dir, work_dir=None, jobs=2,
         debs = sorted(f for f in os.listdir(work) if f.endswith(".deb"))
         if not debs:
             raise k.KstackError(f"make bindeb-pkg produced no .deb in {work}; see {log}")
-        dest = os.path.join(cache_dir, key)
-        tmp = dest + ".part"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        for f in debs:
-            shutil.move(os.path.join(work, f), os.path.join(tmp, f))
-        shutil.copy2(os.path.join(src, ".config"), os.path.join(tmp, "config"))
         info = {"key": key, "manifest": manifest, "kernel_version": version,
                 "kernel_release": release, "debs": debs, "base": base,
                 "series": [e.name for e in series.entries] if series else [],
                 "build_seconds": round(secs), "total_seconds": round(time.time() - t_start),
                 "jobs": jobs, "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-        with open(os.path.join(tmp, "build.json"), "w", encoding="utf-8") as fh:
-            json.dump(info, fh, indent=2)
-        shutil.rmtree(dest, ignore_errors=True)
-        os.replace(tmp, dest)
+        dest = k.commit_cache_entry(cache_dir, key,
+                                    [(os.path.join(work, f), f, "move") for f in debs]
+                                    + [(os.path.join(src, ".config"), "config", "copy")], info)
         _say(f"done: kernel {release}, {len(debs)} package(s) in {dest} "
              f"(build {secs / 60:.1f} min, total {(time.time() - t_start) / 60:.1f} min)")
         info["cache"] = "built"

@@ -48,14 +48,6 @@ def _say(msg):
     print(f"kstack rdma-core: {msg}", file=sys.stderr, flush=True)
 
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def is_url(source):
     return urllib.parse.urlparse(source).scheme in ("http", "https", "file")
 
@@ -71,7 +63,7 @@ def fetch_source(source, sha256, download_dir, say=None):
         if not os.path.isfile(source):
             raise k.KstackError(f"--source {source}: no such file")
         if sha256:
-            got = _sha256(source)
+            got = k._sha256_file(source)
             if got != sha256:
                 raise k.KstackError(f"--source {source}: sha256 is {got}, --sha256 says {sha256}; "
                                     "not building from an unverified source")
@@ -81,7 +73,7 @@ def fetch_source(source, sha256, download_dir, say=None):
                             "trusts, e.g. from the distro's Sources index); nothing was downloaded")
     name = os.path.basename(urllib.parse.urlparse(source).path) or "rdma-core.tar.gz"
     dest = os.path.join(download_dir, f"{sha256[:16]}-{name}")
-    if os.path.isfile(dest) and _sha256(dest) == sha256:
+    if os.path.isfile(dest) and k._sha256_file(dest) == sha256:
         say(f"source already downloaded and verified: {dest}")
         return dest
     os.makedirs(download_dir, exist_ok=True)
@@ -94,7 +86,7 @@ def fetch_source(source, sha256, download_dir, say=None):
         if os.path.exists(part):
             os.unlink(part)
         raise k.KstackError(f"--source {source}: download failed: {e}") from e
-    got = _sha256(part)
+    got = k._sha256_file(part)
     if got != sha256:
         os.unlink(part)
         raise k.KstackError(f"--source {source}: the download's sha256 is {got}, --sha256 says "
@@ -314,7 +306,7 @@ def build(source, series_dir=None, sha256=None, prefix=None, cache_dir=None, wor
                      f"export LD_LIBRARY_PATH={pfx}/lib${{LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}}\n")
         info = {"key": key, "manifest": manifest, "rdma_core_version": version, "series_tag": tag,
                 "series": [e.name for e in series.entries] if series else [],
-                "source_sha256": _sha256(src_file), "prefix": pfx, "package": pkg,
+                "source_sha256": k._sha256_file(src_file), "prefix": pfx, "package": pkg,
                 "version": debver, "depends": depends, "build_seconds": round(secs), "jobs": jobs,
                 "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
         with open(os.path.join(stage_pfx, "rdma-deploy-rdma-core.json"), "w", encoding="utf-8") as fh:
@@ -337,16 +329,8 @@ def build(source, series_dir=None, sha256=None, prefix=None, cache_dir=None, wor
                            stderr=subprocess.STDOUT, text=True)
         if p.returncode != 0:
             raise k.KstackError(f"dpkg-deb failed: {p.stdout.strip()}")
-        dest = os.path.join(cache_dir, key)
-        tmp = dest + ".part"
-        shutil.rmtree(tmp, ignore_errors=True)
-        os.makedirs(tmp)
-        shutil.move(os.path.join(work, deb), os.path.join(tmp, deb))
         info.update(deb=deb, total_seconds=round(time.time() - t_start))
-        with open(os.path.join(tmp, "build.json"), "w", encoding="utf-8") as fh:
-            json.dump(info, fh, indent=2)
-        shutil.rmtree(dest, ignore_errors=True)
-        os.replace(tmp, dest)
+        dest = k.commit_cache_entry(cache_dir, key, [(os.path.join(work, deb), deb, "move")], info)
         _say(f"done: {deb} in {dest} (build {secs / 60:.1f} min, total "
              f"{(time.time() - t_start) / 60:.1f} min); depends: {', '.join(depends)}")
         info["cache"] = "built"

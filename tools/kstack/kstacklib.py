@@ -9,6 +9,7 @@ output file the user names.
 """
 
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -467,6 +468,23 @@ def _sha256_file(path):
         for chunk in iter(lambda: fh.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+def commit_cache_entry(cache_dir, key, files, info):
+    """Fill CACHE/<key>/ as one step: every (path, name, 'move'|'copy') of files and build.json
+    (info) go into <key>.part, which then replaces any old entry; readers never see half an entry
+    (a complete entry is one with build.json and every file it names). Returns the entry's path."""
+    dest = os.path.join(cache_dir, key)
+    tmp = dest + ".part"
+    shutil.rmtree(tmp, ignore_errors=True)
+    os.makedirs(tmp)
+    for path, name, how in files:
+        (shutil.move if how == "move" else shutil.copy2)(path, os.path.join(tmp, name))
+    with open(os.path.join(tmp, "build.json"), "w", encoding="utf-8") as fh:
+        json.dump(info, fh, indent=2)
+    shutil.rmtree(dest, ignore_errors=True)
+    os.replace(tmp, dest)
+    return dest
 
 
 def cache_key(source, series_dir, fragments):
