@@ -130,6 +130,11 @@ import json,sys
 s=[x for x in json.load(sys.stdin)["snapshots"] if not x["verdict"].get("agent")]
 print(s[-1]["id"] if s else "")')
   if [ -z "$sid" ]; then fail "manual: $B has no snapshot from before a deploy"; return; fi
+  # The periodic check killed mid-run leaves rdma-agent.service "failed" (CI of 2026-11-29 met it
+  # by chance: the timer's run was stopped by the rollback). systemd keeps that record after the
+  # unit file is gone; the rollback must clear it, as the node before the deploy had none.
+  "$LAB" ssh "$B" 'systemctl start --no-block rdma-agent.service; sleep 1; systemctl kill -s KILL rdma-agent.service; sleep 1; systemctl is-active rdma-agent.service' > "$work/manual.pre" 2>&1
+  say "before the rollback: rdma-agent.service $(tail -1 "$work/manual.pre")"
   t0=$(date +%s)
   play playbooks/rollback.yml -l "$B" -e "snapshot=$sid" > "$work/manual.log" 2>&1; rc=$?
   if [ $rc -eq 0 ] && grep -q "$B: restored to snapshot $sid" "$work/manual.log"; then

@@ -67,6 +67,34 @@ SNAP = {
 }
 
 
+class UnitActions(unittest.TestCase):
+    GONE = {"enabled": "not-found", "active": "inactive"}
+
+    def test_a_unit_failed_during_the_transaction_is_reset(self):
+        # CI of 2026-11-29: the agent's oneshot failed while the stack was taken down; its unit
+        # file was removed but systemd still reported it failed, and the rollback's check said so.
+        was = {"rdma-agent.service": self.GONE}
+        now = {"rdma-agent.service": {"enabled": "not-found", "active": "failed"}}
+        self.assertEqual(txn.unit_actions(was, now), [["reset-failed", "rdma-agent.service"]])
+
+    def test_a_unit_failed_before_is_left_failed(self):
+        was = {"x.service": {"enabled": "enabled", "active": "failed"}}
+        self.assertEqual(txn.unit_actions(was, {"x.service": dict(was["x.service"])}), [])
+
+    def test_enable_and_start_back(self):
+        was = {"x.service": {"enabled": "enabled", "active": "active"}}
+        now = {"x.service": {"enabled": "disabled", "active": "failed"}}
+        self.assertEqual(txn.unit_actions(was, now), [["enable", "x.service"], ["start", "x.service"]])
+
+    def test_stop_what_was_not_running(self):
+        was = {"x.timer": {"enabled": "disabled", "active": "inactive"}}
+        now = {"x.timer": {"enabled": "enabled", "active": "active"}}
+        self.assertEqual(txn.unit_actions(was, now), [["disable", "x.timer"], ["stop", "x.timer"]])
+
+    def test_nothing_changed(self):
+        self.assertEqual(txn.unit_actions({"x.service": self.GONE}, {"x.service": dict(self.GONE)}), [])
+
+
 class SystemAccounts(unittest.TestCase):
     def test_group_added_by_a_package(self):
         cur = dict(SNAP)
