@@ -133,6 +133,7 @@ print(s[-1]["id"] if s else "")')
   # The periodic check killed mid-run leaves rdma-agent.service "failed" (CI of 2026-11-29 met it
   # by chance: the timer's run was stopped by the rollback). systemd keeps that record after the
   # unit file is gone; the rollback must clear it, as the node before the deploy had none.
+  # shellcheck disable=SC2016 # expanded by the node's shell
   "$LAB" ssh "$B" 'systemctl start --no-block rdma-agent.service
     for i in $(seq 200); do [ "$(systemctl is-active rdma-agent.service)" = activating ] && break; sleep 0.02; done
     systemctl kill -s KILL rdma-agent.service; sleep 1; systemctl is-active rdma-agent.service' > "$work/manual.pre" 2>&1
