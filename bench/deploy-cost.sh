@@ -50,7 +50,7 @@ all=$(IFS=,; echo "${nodes[*]}")
 work=${KEEP_LOGS:-$(mktemp -d /tmp/bench-deploy.XXXXXX)}
 mkdir -p "$work"
 echo "deploy-cost.sh: lab '$RDMA_LAB' (${nodes[*]}), deploy $DEPLOY_NODE, by hand ${MANUAL_NODE:-none}; logs in $work"
-echo "deploy-cost.sh: $(date -u '+%F %H:%M') UTC, host load $(bench_load)"
+echo "deploy-cost.sh: $(date -u '+%F %H:%M') UTC, host load $(bench_load), Ansible strategy ${ANSIBLE_STRATEGY:-linear (ansible.cfg)}"
 
 play() { ansible-playbook -i "$LAB_INVENTORY" "$@"; }
 declare -A T   # figures, seconds
@@ -191,7 +191,7 @@ for v in $NOOP_VARIANTS; do
 done
 
 echo
-echo "== summary: $RDMA_LAB, $(date -u '+%F %H:%M') UTC, host load $(bench_load); QEMU TCG nodes: ratios, not hardware times"
+echo "== summary: $RDMA_LAB, $(date -u '+%F %H:%M') UTC, host load $(bench_load), strategy ${ANSIBLE_STRATEGY:-linear}; QEMU TCG nodes: ratios, not hardware times"
 f() { echo "${T[$1]:--}"; }
 echo "| measurement | nodes | wall s | ratio |"
 echo "|---|---|---|---|"
