@@ -32,13 +32,20 @@ DEPLOY_NODE=${DEPLOY_NODE:-node1}
 MANUAL_NODE=${MANUAL_NODE-node2}
 RUNS=${RUNS:-3}
 NOOP_ONLY=${NOOP_ONLY:-0}
-NOOP_VARIANTS=${NOOP_VARIANTS-pipelining=off forks=1 factcache persist=off}
+NOOP_VARIANTS=${NOOP_VARIANTS-pipelining=off forks=1 factcache persist=off strategy=mitogen}
+# MITOGEN_NODE: a third fresh node deployed with ANSIBLE_STRATEGY=mitogen_linear (Debian's
+# ansible-mitogen) in the same run, against the same by-hand figure.
+MITOGEN_NODE=${MITOGEN_NODE-}
 case "$RUNS" in ''|*[!0-9]*|0) echo "deploy-cost.sh: RUNS must be a positive integer, got '$RUNS'" >&2; exit 2 ;; esac
 for v in $NOOP_VARIANTS; do
   case "$v" in pipelining=off|forks=1|factcache|persist=off) ;;
     *) echo "deploy-cost.sh: unknown NOOP_VARIANTS entry '$v' (pipelining=off, forks=1, factcache, persist=off)" >&2; exit 2 ;; esac
 done
 bench_need_lab deploy-cost.sh
+if [ -n "$MITOGEN_NODE" ] || [[ " $NOOP_VARIANTS " == *" strategy=mitogen "* ]]; then
+  [ -f /usr/lib/python3/dist-packages/ansible/plugins/strategy/mitogen_linear.py ] \
+    || { echo "deploy-cost.sh: strategy mitogen_linear needs Debian's ansible-mitogen (scripts/deps.sh installs it)" >&2; exit 2; }
+fi
 mapfile -t nodes < <(lab_nodes)
 in_lab() { local n; for n in "${nodes[@]}"; do [ "$n" = "$1" ] && return 0; done; return 1; }
 in_lab "$DEPLOY_NODE" || { echo "deploy-cost.sh: DEPLOY_NODE '$DEPLOY_NODE' is not in the lab (${nodes[*]})" >&2; exit 2; }
@@ -46,6 +53,10 @@ if [ -n "$MANUAL_NODE" ] && ! in_lab "$MANUAL_NODE"; then
   echo "deploy-cost.sh: MANUAL_NODE '$MANUAL_NODE' is not in the lab (${nodes[*]}): by-hand half skipped"; MANUAL_NODE=""
 fi
 [ "$MANUAL_NODE" = "$DEPLOY_NODE" ] && { echo "deploy-cost.sh: MANUAL_NODE must differ from DEPLOY_NODE" >&2; exit 2; }
+if [ -n "$MITOGEN_NODE" ]; then
+  in_lab "$MITOGEN_NODE" || { echo "deploy-cost.sh: MITOGEN_NODE '$MITOGEN_NODE' is not in the lab (${nodes[*]})" >&2; exit 2; }
+  case " $DEPLOY_NODE $MANUAL_NODE " in *" $MITOGEN_NODE "*) echo "deploy-cost.sh: MITOGEN_NODE must differ from DEPLOY_NODE and MANUAL_NODE" >&2; exit 2 ;; esac
+fi
 all=$(IFS=,; echo "${nodes[*]}")
 work=${KEEP_LOGS:-$(mktemp -d /tmp/bench-deploy.XXXXXX)}
 mkdir -p "$work"
@@ -71,7 +82,7 @@ if [ "$NOOP_ONLY" != 1 ]; then
 # Both measured nodes must be fresh: no RDMA package, no deploy state. Checked before any change.
 # shellcheck disable=SC2016 # expanded by the node's shell
 fresh_probe='for p in rdma-core ibverbs-providers rdma-agent; do [ "$(dpkg-query -W -f="\${db:Status-Status}" $p 2>/dev/null)" = installed ] && echo "package $p"; done; test -e /var/lib/rdma-deploy && echo "/var/lib/rdma-deploy"; true'
-for n in "$DEPLOY_NODE" $MANUAL_NODE; do
+for n in "$DEPLOY_NODE" $MANUAL_NODE $MITOGEN_NODE; do
   left=$("$LAB" ssh "$n" "$fresh_probe" 2>&1)
   if [ -n "$left" ]; then
     echo "deploy-cost.sh: $n is not fresh ($(echo "$left" | tr '\n' ' ')): needs a fresh lab (lab/lab down + up)" >&2; exit 2
@@ -156,6 +167,12 @@ grep -E '^(rdma_gate|rdma_stack|rdma_agent|rdma_txn|rdma_softroce|rdma_params|rd
 gate=$(grep -oE "$DEPLOY_NODE: [^\"]*gate[^\"]*PASS[^\"]*" "$work/deploy.log" | head -n1)
 [ -n "$gate" ] && echo "   gate: ${gate:0:160}"
 
+if [ -n "$MITOGEN_NODE" ]; then
+  step "3b. fresh deploy of $MITOGEN_NODE with ANSIBLE_STRATEGY=mitogen_linear (including the health gate)"
+  ANSIBLE_STRATEGY=mitogen_linear timed_play deploy_mitogen "$work/deploy-mitogen.log" -l "$MITOGEN_NODE" deploy-rdma.yml
+  grep -E '^(rdma_gate|rdma_stack|rdma_agent|rdma_txn|rdma_softroce|rdma_params|rdma_preflight)[^-]*-{3,}' "$work/deploy-mitogen.log" | head -8 | sed 's/^/   | /'
+fi
+
 if [ -n "$MANUAL_NODE" ]; then
   step "4. deploy of $MANUAL_NODE over its hand-made configuration (not fresh)"
   timed_play deploy_over_manual "$work/deploy-over-manual.log" -l "$MANUAL_NODE" deploy-rdma.yml
@@ -180,6 +197,7 @@ for v in $NOOP_VARIANTS; do
     pipelining=off) env_v=(ANSIBLE_PIPELINING=False) ;;
     forks=1) env_v=(ANSIBLE_FORKS=1) ;;
     persist=off) env_v=(ANSIBLE_SSH_ARGS=) ;;
+    strategy=mitogen) env_v=(ANSIBLE_STRATEGY=mitogen_linear) ;;
     factcache) env_v=(ANSIBLE_GATHERING=smart ANSIBLE_CACHE_PLUGIN=jsonfile "ANSIBLE_CACHE_PLUGIN_CONNECTION=$work/factcache" ANSIBLE_CACHE_PLUGIN_TIMEOUT=86400)
        echo "   factcache: filling the cache (run not counted)"
        env "${env_v[@]}" ansible-playbook -i "$LAB_INVENTORY" -l "$deployed" deploy-rdma.yml > "$work/noop-factcache-fill.log" 2>&1 ;;
@@ -199,6 +217,7 @@ echo "| baseline facts-only play (median of $RUNS) | $DEPLOY_NODE | $(f baseline
 [ -n "${T[baselineN]:-}" ] && echo "| baseline facts-only play (median of $RUNS) | $all | $(f baselineN) | $(bench_ratio "$(f baselineN)" "$(f baseline1)") x 1 node |"
 echo "| fresh deploy (incl. health gate) | $DEPLOY_NODE | $(f deploy) | $(bench_ratio "$(f deploy)" "$(f baseline1)") x baseline |"
 [ -n "${T[manual]:-}" ] && echo "| by hand: apt-get update+install, modules, options, unit, agent .deb | $MANUAL_NODE | $(f manual) | deploy / by hand = $(bench_ratio "$(f deploy)" "$(f manual)") (goal <= 1.5) |"
+[ -n "${T[deploy_mitogen]:-}" ] && echo "| fresh deploy, strategy mitogen_linear (incl. health gate) | $MITOGEN_NODE | $(f deploy_mitogen) | $(bench_ratio "$(f deploy_mitogen)" "$(f deploy)") x linear${T[manual]:+; deploy / by hand = $(bench_ratio "$(f deploy_mitogen)" "$(f manual)") (goal <= 1.5)} |"
 [ -n "${T[deploy_over_manual]:-}" ] && echo "| deploy over the hand-made configuration | $MANUAL_NODE | $(f deploy_over_manual) | $(bench_ratio "$(f deploy_over_manual)" "$(f baseline1)") x baseline |"
 echo "| no-op re-run | $DEPLOY_NODE | $(f noop1) | $(bench_ratio "$(f noop1)" "$(f baseline1)") x baseline |"
 echo "| no-op re-run | $deployed | $(f noopN) | $(bench_ratio "$(f noopN)" "$(f noop1)") x 1 node; $(bench_ratio "$(f noopN)" "$(f baselineN)") x baseline |"

@@ -13,7 +13,7 @@ LAB_PKGS=(qemu-system-x86 qemu-utils debootstrap vde2 fdisk e2fsprogs openssh-cl
 # Kernel builds (kstack build, make e2e-kernel; not part of `all`: 140 MB of source nobody else needs).
 KERNEL_PKGS=(linux-source-6.1 build-essential bc bison flex libssl-dev libelf-dev cpio kmod dpkg-dev rsync xz-utils linux-headers-6.1.0-50-amd64 dkms
              libnl-3-dev libnl-route-3-dev libudev-dev ninja-build)
-DEPLOY_PKGS=(ansible ansible-core ansible-lint yamllint shellcheck python3 python3-yaml python3-jinja2 rsync chromium gnuplot-nox)
+DEPLOY_PKGS=(ansible ansible-core ansible-mitogen ansible-lint yamllint shellcheck python3 python3-yaml python3-jinja2 rsync chromium gnuplot-nox)
 
 want=("${BUILD_PKGS[@]}" "${LAB_PKGS[@]}" "${DEPLOY_PKGS[@]}")
 case "${1:-all}" in
