@@ -856,11 +856,8 @@ inline uint64_t ticks() noexcept {
 // (no completion channel). Timestamps are taken at each ping post, like perftest's tposted[],
 // so each sample is one full round trip including the loop; latency_figures() halves it.
 // Nothing but the ping-pong runs inside a round trip: the timestamp is one TSC read, and the
-// timeouts read the clock only every kClockEvery empty polls (the deadline starts at the first),
-// never on the fast path. Every 256 polls was not rare enough: a round trip on the 2-vCPU TCG node
-// takes several hundred polls, and there the clock is the HPET, whose read is an emulated MMIO
-// access (~3 us, docs/BENCHMARKS.md) serialised with the other vCPU's, where the responder and
-// rxe's work run.
+// timeouts read the clock only after 256 empty polls (the deadline starts then), never on the
+// fast path.
 LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     if (req.iters < 5) throw std::invalid_argument("latency: iters must be at least 5, got " + std::to_string(req.iters));
     if (req.size < 1 || req.size > (1 << 24))
@@ -877,7 +874,6 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
     }
     constexpr int kDepth = 128;
     constexpr int kSignalEvery = 32;  // selective signalling, like perftest's cq_mod
-    constexpr unsigned kClockEvery = 1U << 16;  // empty polls between clock reads (~ms under TCG)
     verbs::RcOptions opt;
     opt.region = static_cast<size_t>(req.size);
     opt.depth = kDepth;
@@ -928,13 +924,13 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
         if (signal) ++s.outstanding;
     };
     // Busy-polls the receive CQ (no completion channel, like ib_send_lat), then reposts. The
-    // deadline (`limit` from the first check, kClockEvery polls in) is read lazily.
+    // deadline (`limit` from the first check, 256 polls in) is read lazily: no clock on the fast path.
     auto receive = [&](Side& s, Clock::duration limit) {
         ibv_wc wc{};
         std::optional<Clock::time_point> dl;
         for (unsigned spin = 0;; ++spin) {
             if (api.poll_cq(s.rcq, 1, &wc, s.recv_what) == 1) break;
-            if ((spin & (kClockEvery - 1)) == kClockEvery - 1) {
+            if ((spin & 255U) == 255U) {
                 const auto now = Clock::now();
                 if (!dl) dl = now + limit;
                 else if (now > *dl)
@@ -959,7 +955,7 @@ LatencyStats measure_latency(VerbsApi& api, const LatencyRequest& req) {
                 continue;
             }
             if (s.outstanding < 2) return;
-            if ((spin & (kClockEvery - 1)) == kClockEvery - 1) {
+            if ((spin & 255U) == 255U) {
                 const auto now = Clock::now();
                 if (!dl) dl = now + limit;
                 else if (now > *dl)
