@@ -72,6 +72,8 @@ timed_play() {  # timed_play KEY LOG ARGS...: one ansible-playbook run, timed; c
   bench_time t play "$@" > "$log" 2>&1; rc=$?
   T[$key]=$t
   if [ $rc -ne 0 ]; then
+    # A failed run has no figure: its time must not reach the summary as if it had deployed.
+    unset "T[$key]"
     echo "   $key: exit $rc after $t s (log $log):"; grep -E -A3 'fatal|FAILED|ERROR' "$log" | head -20; failed=1; return 1
   fi
   echo "   $key: $t s (recap: $(bench_recap "$log")) host load $(bench_load)"
