@@ -38,8 +38,8 @@ NOOP_VARIANTS=${NOOP_VARIANTS-pipelining=off forks=1 factcache persist=off strat
 MITOGEN_NODE=${MITOGEN_NODE-}
 case "$RUNS" in ''|*[!0-9]*|0) echo "deploy-cost.sh: RUNS must be a positive integer, got '$RUNS'" >&2; exit 2 ;; esac
 for v in $NOOP_VARIANTS; do
-  case "$v" in pipelining=off|forks=1|factcache|persist=off) ;;
-    *) echo "deploy-cost.sh: unknown NOOP_VARIANTS entry '$v' (pipelining=off, forks=1, factcache, persist=off)" >&2; exit 2 ;; esac
+  case "$v" in pipelining=off|forks=1|factcache|persist=off|strategy=mitogen) ;;
+    *) echo "deploy-cost.sh: unknown NOOP_VARIANTS entry '$v' (pipelining=off, forks=1, factcache, persist=off, strategy=mitogen)" >&2; exit 2 ;; esac
 done
 bench_need_lab deploy-cost.sh
 if [ -n "$MITOGEN_NODE" ] || [[ " $NOOP_VARIANTS " == *" strategy=mitogen "* ]]; then
