@@ -53,5 +53,51 @@ else
   fail "loss: exit $rc"; grep -E 'msg|fatal|received|lost|ERROR' "$work/loss.log" | head -20
 fi
 if [ -z "$left" ]; then pass "the tc filter is gone from $lossy"; else fail "tc ingress left on $lossy: $left"; fi
+
+# The agent's own multicast check on every node at the same moment, as health.yml and the deploy's
+# gate run it: all nodes use the configured group, so each member also receives the others'
+# datagrams. Each must still pass (a lab run of 11-29 lost 2-3 of 20 per node this way before the
+# check tagged its datagrams and made room for other senders). Every node's check waits on its
+# stdin until all are connected, then all are released together; "foreign" in the report counts
+# the other nodes' datagrams it ignored, i.e. that the runs did overlap.
+say "the agent's multicast check on ${#nodes[@]} nodes at the same moment, 5 rounds"
+bad=0 overlap=0
+for round in 1 2 3 4 5; do
+  fds=()
+  for n in "${nodes[@]}"; do
+    rm -f "$work/go.$n"; mkfifo "$work/go.$n"
+    # shellcheck disable=SC2016 # expanded by the node's shell
+    "$LAB" ssh "$n" 'echo ready >&2; read -r _; rdma-agent check --only multicast --format json' \
+      < "$work/go.$n" > "$work/mc.$n.json" 2> "$work/mc.$n.err" &
+    exec {fd}> "$work/go.$n"; fds+=("$fd")
+  done
+  for _ in $(seq 600); do
+    r=0; for n in "${nodes[@]}"; do grep -q ready "$work/mc.$n.err" 2>/dev/null && r=$((r + 1)); done
+    [ "$r" -eq ${#nodes[@]} ] && break; sleep 0.1
+  done
+  for fd in "${fds[@]}"; do echo go >&"$fd"; done
+  for fd in "${fds[@]}"; do exec {fd}>&-; done
+  wait
+  for n in "${nodes[@]}"; do
+    res=$("$PY" -c '
+import json, sys
+try:
+    d = json.load(open(sys.argv[1]))
+    c = [c for c in d["checks"] if c["name"] == "multicast"][0]
+    f = sum(int(e.get("details", {}).get("foreign", 0)) for e in c["entities"])
+    print(c["status"], f, c["message"][:200].replace("\n", " "))
+except Exception as e:
+    print("none 0 no report (%s)" % e)' "$work/mc.$n.json")
+    read -r st fo msg <<<"$res"
+    [ "$fo" -gt 0 ] && overlap=$((overlap + 1))
+    if [ "$st" = pass ]; then echo "      round $round $n: pass, $fo foreign datagram(s) ignored"
+    else bad=$((bad + 1)); echo "      round $round $n: $st: $msg"; fi
+  done
+done
+if [ "$bad" -eq 0 ]; then
+  pass "concurrent multicast checks: 5 rounds x ${#nodes[@]} nodes all pass; the runs overlapped in $overlap node-round(s) (other nodes' datagrams received and ignored)"
+else
+  fail "concurrent multicast checks: $bad of $(( 5 * ${#nodes[@]} )) node-rounds did not pass"
+fi
 rm -rf "$work"
 exit "$failed"

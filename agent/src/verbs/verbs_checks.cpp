@@ -9,9 +9,11 @@
 #include <x86intrin.h>
 #endif
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <random>
 #include <thread>
 #include <cerrno>
 #include <cstddef>
@@ -197,9 +199,16 @@ private:
 // ------------------------------------------------------------------------------------------
 // multicast: two rdma_cm ids of one process (member + sender) join the group; the sender sends
 // N datagrams through the AH from its join event; the member must receive them.
+// Other nodes may run the same check on the same group at the same moment (health.yml and the
+// deploy's gate run every host in parallel): their datagrams reach our member too. Each run tags
+// its datagrams with a random nonce and ignores the others' (counted as "foreign"), and the member
+// has room for many more receives than it expects, reposted as they complete, so that a burst
+// from other senders cannot use up its queue (seen on the lab: 2-3 of 20 lost when two nodes
+// checked at once).
 
 constexpr uint32_t kGrh = 40;       // UD receives start with the 40-byte GRH
-constexpr uint32_t kDatagram = 64;  // payload bytes
+constexpr uint32_t kDatagram = 64;  // payload bytes: seq (4), nonce (8), pattern
+constexpr size_t kNonceAt = 4;
 
 sockaddr_storage parse_ip(const std::string& text, const char* what) {
     sockaddr_storage ss{};
@@ -288,30 +297,35 @@ Entity run_multicast(VerbsApi& api, const Context& ctx, const std::string& entit
     ibv_context* verbs_ctx = ids[kMember]->verbs;
     e.details["device"] = verbs_ctx->device != nullptr ? std::string(verbs_ctx->device->name) : "?";
     const auto n = static_cast<uint32_t>(cfg.datagrams);
+    const uint32_t slots = std::max<uint32_t>(4 * n, 256);  // receives posted: headroom for other senders
+    const uint64_t nonce = (static_cast<uint64_t>(std::random_device{}()) << 32) ^ std::random_device{}() ^
+                     static_cast<uint64_t>(Clock::now().time_since_epoch().count());
     Pd pd(api, api.alloc_pd(verbs_ctx, obj));
-    std::vector<uint8_t> buf((kGrh + kDatagram) * n + kDatagram * n, 0);
+    std::vector<uint8_t> buf((kGrh + kDatagram) * slots + kDatagram * n, 0);
     Mr mr(api, api.reg_mr(pd.get(), buf.data(), buf.size(), IBV_ACCESS_LOCAL_WRITE, obj));
     Cq cqs[2];
     CmIdQp qps[2];
     for (int k : {kMember, kSender}) {
-        cqs[k] = Cq(api, api.create_cq(ids[k]->verbs, static_cast<int>(2 * n + 2), nullptr, obj));
+        cqs[k] = Cq(api, api.create_cq(ids[k]->verbs, static_cast<int>(slots + n + 2), nullptr, obj));
         ibv_qp_init_attr ia{};
         ia.send_cq = cqs[k].get();
         ia.recv_cq = cqs[k].get();
         ia.qp_type = IBV_QPT_UD;
         ia.sq_sig_all = 0;
         ia.cap.max_send_wr = n;
-        ia.cap.max_recv_wr = n;
+        ia.cap.max_recv_wr = k == kMember ? slots : 1;
         ia.cap.max_send_sge = 1;
         ia.cap.max_recv_sge = 1;
         api.create_id_qp(ids[k].get(), pd.get(), ia, obj + " UD QP");
         qps[k] = CmIdQp(api, ids[k].get());
     }
     uint8_t* recv_base = buf.data();
-    uint8_t* send_base = buf.data() + (kGrh + kDatagram) * n;
-    for (uint32_t i = 0; i < n; ++i)
+    uint8_t* send_base = buf.data() + (kGrh + kDatagram) * slots;
+    auto post_slot = [&](uint64_t i) {
         post_recv_region(api, ids[kMember]->qp, mr.get(), recv_base + i * (kGrh + kDatagram), kGrh + kDatagram, i,
                          "RECV on the multicast member QP");
+    };
+    for (uint32_t i = 0; i < slots; ++i) post_slot(i);
 
     McastMembership memberships[2];
     double join_ms = 0;
@@ -336,6 +350,7 @@ Entity run_multicast(VerbsApi& api, const Context& ctx, const std::string& entit
         uint8_t* p = send_base + i * kDatagram;
         fill_pattern(p, kDatagram, static_cast<uint8_t>(i));
         std::memcpy(p, &i, sizeof i);
+        std::memcpy(p + kNonceAt, &nonce, sizeof nonce);
         ibv_sge sge{reinterpret_cast<uintptr_t>(p), kDatagram, mr->lkey};
         ibv_send_wr wr{};
         wr.wr_id = i;
@@ -352,7 +367,7 @@ Entity run_multicast(VerbsApi& api, const Context& ctx, const std::string& entit
                     cfg.timeout_ms);
 
     // Receive on the member until all arrived or the timeout passed.
-    uint32_t received = 0, corrupted = 0;
+    uint32_t received = 0, corrupted = 0, foreign = 0;
     const auto deadline = deadline_in(cfg.timeout_ms);
     std::vector<bool> seen(n, false);
     while (received < n && Clock::now() < deadline) {
@@ -362,25 +377,33 @@ Entity run_multicast(VerbsApi& api, const Context& ctx, const std::string& entit
             if (wc[k].status != IBV_WC_SUCCESS)
                 throw VerbsError("ibv_poll_cq", obj, "multicast receive completed with " + wc_status_name(wc[k].status));
             if (wc[k].opcode != IBV_WC_RECV) continue;
+            if (wc[k].wr_id >= slots) continue;
             const uint8_t* payload = recv_base + wc[k].wr_id * (kGrh + kDatagram) + kGrh;
             uint32_t seq = 0;
+            uint64_t tag = 0;
             std::memcpy(&seq, payload, sizeof seq);
+            std::memcpy(&tag, payload + kNonceAt, sizeof tag);
             std::vector<uint8_t> want(kDatagram);
             fill_pattern(want.data(), kDatagram, static_cast<uint8_t>(seq));
             std::memcpy(want.data(), &seq, sizeof seq);
-            if (seq >= n || wc[k].byte_len != kGrh + kDatagram ||
-                std::memcmp(want.data(), payload, kDatagram) != 0) {
+            std::memcpy(want.data() + kNonceAt, &nonce, sizeof nonce);
+            if (wc[k].byte_len == kGrh + kDatagram && tag != nonce) {
+                ++foreign;  // another sender on the group (another node's check): not ours
+            } else if (seq >= n || wc[k].byte_len != kGrh + kDatagram ||
+                       std::memcmp(want.data(), payload, kDatagram) != 0) {
                 ++corrupted;
             } else if (!seen[seq]) {
                 seen[seq] = true;
                 ++received;
             }
+            if (received < n) post_slot(wc[k].wr_id);
         }
     }
     e.details["sent"] = n;
     e.details["received"] = received;
     e.details["lost"] = n - received;
     e.details["corrupted"] = corrupted;
+    e.details["foreign"] = foreign;
     // Leave explicitly so that its result is reported (the owners would leave silently).
     for (auto& m : memberships) {
         if (int err = m.leave(); err != 0)
@@ -393,12 +416,14 @@ Entity run_multicast(VerbsApi& api, const Context& ctx, const std::string& entit
         e.status = Status::fail;
         e.message = "received " + std::to_string(received) + " of " + std::to_string(n) + " datagrams sent to " +
                     cfg.group + " within " + std::to_string(cfg.timeout_ms) + " ms (" + std::to_string(n - received) +
-                    " lost)";
+                    " lost" + (foreign > 0 ? "; " + std::to_string(foreign) + " from other senders on the group" : "") +
+                    ")";
     } else {
         char jt[32];
         std::snprintf(jt, sizeof jt, "%.1f", join_ms);
         e.message = "joined " + cfg.group + " in " + jt + " ms on " + bind + ", " + std::to_string(received) + "/" +
-                    std::to_string(n) + " datagrams received, 0 lost";
+                    std::to_string(n) + " datagrams received, 0 lost" +
+                    (foreign > 0 ? " (" + std::to_string(foreign) + " from other senders on the group ignored)" : "");
     }
     return e;
 }

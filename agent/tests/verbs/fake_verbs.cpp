@@ -340,13 +340,14 @@ void FakeVerbs::post_send(ibv_qp* qp, ibv_send_wr& wr, const char* what) {
     swc.status = IBV_WC_SUCCESS;
     swc.opcode = wr.opcode == IBV_WR_RDMA_WRITE ? IBV_WC_RDMA_WRITE : IBV_WC_SEND;
     swc.byte_len = sge.length;
-    auto deliver_to = [&](QpState& dst, uint32_t offset) {
+    auto deliver_to = [&](QpState& dst, uint32_t offset, const uint8_t* src = nullptr) {
         if (dst.recvs.empty()) return false;
         ibv_recv_wr r = dst.recvs.front();
         ibv_sge rs = dst.recv_sges.front();
         dst.recvs.pop_front();
         dst.recv_sges.pop_front();
-        std::memcpy(reinterpret_cast<uint8_t*>(rs.addr) + offset, reinterpret_cast<void*>(sge.addr), sge.length);
+        std::memcpy(reinterpret_cast<uint8_t*>(rs.addr) + offset,
+                    src != nullptr ? static_cast<const void*>(src) : reinterpret_cast<void*>(sge.addr), sge.length);
         if (corrupt && sge.length > 0) reinterpret_cast<uint8_t*>(rs.addr)[offset + sge.length - 1] ^= 0xffU;
         ibv_wc rwc{};
         rwc.wr_id = r.wr_id;
@@ -359,8 +360,16 @@ void FakeVerbs::post_send(ibv_qp* qp, ibv_send_wr& wr, const char* what) {
     };
     if (!deliver) return;  // the wire ate it: no completion ever
     if (qp->qp_type == IBV_QPT_UD) {
-        if (wr.wr.ud.remote_qpn == kMcastQpn && mcast_loopback)
+        if (wr.wr.ud.remote_qpn == kMcastQpn && mcast_loopback) {
+            if (mcast_foreign > 0 && sge.length > 12) {
+                --mcast_foreign;
+                std::vector<uint8_t> other(sge.length);
+                std::memcpy(other.data(), reinterpret_cast<const void*>(sge.addr), sge.length);
+                other.at(4) ^= 0x5aU;  // another run's nonce, same seq and pattern
+                for (uint32_t m : mcast_members_) deliver_to(qps_.at(m), 40, other.data());
+            }
             for (uint32_t m : mcast_members_) deliver_to(qps_.at(m), 40);
+        }
     } else if (wr.opcode == IBV_WR_SEND) {
         auto& peer = qps_.at(qps_.at(qp->qp_num).peer);
         if (!deliver_to(peer, 0)) swc.status = IBV_WC_RNR_RETRY_EXC_ERR;

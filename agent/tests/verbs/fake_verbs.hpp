@@ -46,6 +46,8 @@ public:
     bool deliver = true;           // false: sends never complete (timeouts)
     bool corrupt = false;          // flip one byte of every SEND payload delivered
     bool mcast_loopback = true;    // UD multicast sends reach the attached local QPs
+    int mcast_foreign = 0;         // before each of the next N multicast sends, another sender's
+                                   // datagram (same seq and pattern, another nonce) reaches the members
     bool deliver_join_event = true;
     std::map<std::string, std::string> ipv4;        // netdev -> address
     std::map<std::string, std::string> addr_device; // bind address -> device name (rdma_cm)
