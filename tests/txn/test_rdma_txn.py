@@ -145,5 +145,64 @@ class SystemAccounts(unittest.TestCase):
         b = state(accounts={"users": {}, "groups": {"rdma": 107}, "files": {}})
         self.assertEqual(txn.differences(state(), b), [])
 
+
+class BeginCommit(unittest.TestCase):
+    """`rdma-txn begin` / `commit`: one node-side run each for what were three and two."""
+
+    def setUp(self):
+        import tempfile
+        self._td = tempfile.TemporaryDirectory()
+        self.node = txn.Node(self._td.name, None)
+        self.taken = []
+
+        def fake_snapshot(sid):  # the real one reads the whole system: proven on the lab
+            self.taken.append(sid)
+            os.makedirs(self.node.path(sid))
+            meta = {"id": sid, "packages": 3}
+            txn.write_json(os.path.join(self.node.path(sid), "meta.json"), meta)
+            return meta
+        self.node.snapshot = fake_snapshot
+
+    def tearDown(self):
+        self._td.cleanup()
+
+    def test_fresh_begin_snapshots_and_opens_the_journal(self):
+        out = self.node.begin("S1")
+        self.assertFalse(out["resumed"])
+        self.assertEqual(self.taken, ["S1"])
+        self.assertEqual(out["meta"]["id"], "S1")
+        j = self.node.journal()
+        self.assertEqual((j["state"], j["snapshot"], j["phase"]), ("in-progress", "S1", "begin"))
+
+    def test_an_open_journal_is_resumed_without_a_snapshot(self):
+        self.node.begin("S1")
+        self.node.set_journal(phase="agent")
+        out = self.node.begin("S2")
+        self.assertTrue(out["resumed"])
+        self.assertEqual(self.taken, ["S1"])
+        self.assertEqual((out["journal"]["snapshot"], out["journal"]["phase"]), ("S1", "agent"))
+        self.assertEqual(out["meta"]["id"], "S1")
+
+    def test_resume_without_the_snapshot_names_it(self):
+        self.node.set_journal(state="in-progress", snapshot="GONE")
+        with self.assertRaisesRegex(txn.StepError, "snapshot GONE has no meta.json"):
+            self.node.begin("S2")
+
+    def test_commit_closes_and_prunes_but_keeps_the_newest(self):
+        for sid in ("S1", "S2"):
+            self.node.begin(sid)
+            self.node.end("committed", "")
+        self.node.begin("S3")
+        out = self.node.commit(2)
+        self.assertEqual(out["journal"]["state"], "committed")
+        self.assertEqual(out["pruned"], ["S1"])
+        self.assertEqual([h["snapshot"] for h in self.node.history()], ["S1", "S2", "S3"])
+        self.assertFalse(os.path.exists(self.node.path("S1")))
+
+    def test_commit_without_a_transaction_is_an_error(self):
+        with self.assertRaisesRegex(txn.StepError, "no transaction in progress"):
+            self.node.commit(3)
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
