@@ -204,9 +204,9 @@ fault_package() {
   local purged
   purged=$(grep -oE "packages purged: [0-9]+" "$work/package.log" | head -n1)
   if [ $rc -ne 0 ] && grep -q "$B: deploy failed and was rolled back" "$work/package.log" \
-     && grep -q "First cause: Inbox: install the missing packages" "$work/package.log" \
+     && grep -q "First cause: Inbox: install the missing packages.*rdma-fault-postinst" "$work/package.log" \
      && [ "${purged##* }" -gt 1 ] 2>/dev/null; then
-    pass "package: install failed halfway and was rolled back ($purged, incl. the stack's packages already configured)"
+    pass "package: install failed halfway and was rolled back ($purged, incl. the stack's packages already configured); cause: $(grep -o 'First cause: Inbox: install[^"]*' "$work/package.log" | head -n1 | cut -c1-220)"
   else
     fail "package: not failed and rolled back as expected (exit $rc, ${purged:-no purge count})"; grep -E 'fatal|FAILED|First cause|purged' "$work/package.log" | head -20
   fi
