@@ -204,5 +204,37 @@ class BeginCommit(unittest.TestCase):
             self.node.commit(3)
 
 
+class KeepPackageFiles(unittest.TestCase):
+    """The snapshot keeps the RDMA packages' files: one dpkg-query for the architectures, and a file
+    named as apt names its cache is taken by name (no dpkg-deb per package)."""
+
+    def test_parse_archs(self):
+        self.assertEqual(txn.parse_archs("rdma-core\tamd64\nlibfoo:i386\ti386\nbroken\n\t\n"),
+                         {"rdma-core": "amd64", "libfoo:i386": "i386"})
+
+    def test_named_file_kept_without_reading_it_other_names_checked(self):
+        import tempfile
+        with tempfile.TemporaryDirectory() as d:
+            cache, snap = os.path.join(d, "cache"), os.path.join(d, "snap")
+            os.makedirs(cache)
+            for f in ("rdma-core_44.0-2_amd64.deb", "rdma-agent_0.1.0+s1.abc_amd64.deb"):
+                open(os.path.join(cache, f), "w").close()
+            pkgs = {"rdma-core": {"version": "44.0-2", "status": "ii "},
+                    "rdma-agent": {"version": "0.1.0", "status": "ii "},
+                    "bash": {"version": "5.2", "status": "ii "}}
+            checked = []
+            saved = txn.deb_archs, txn.deb_matches
+            txn.deb_archs = lambda names: {n: "amd64" for n in names}
+            txn.deb_matches = lambda path, name, ver: checked.append(os.path.basename(path)) or name == "rdma-agent"
+            try:
+                got = txn.keep_package_files("apt", pkgs, r"^(rdma-.*)$", False, snap, d, [cache])
+            finally:
+                txn.deb_archs, txn.deb_matches = saved
+            self.assertEqual(got, {"kept": 2, "missing": []})
+            self.assertEqual(checked, ["rdma-agent_0.1.0+s1.abc_amd64.deb"])
+            self.assertEqual(sorted(os.listdir(os.path.join(snap, "pkgs"))),
+                             ["rdma-agent_0.1.0_amd64.deb", "rdma-core_44.0-2_amd64.deb"])  # canonical names
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
