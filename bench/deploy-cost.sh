@@ -7,6 +7,8 @@
 #      per source version, not per node)
 #   1. baseline: playbooks/bench-baseline.yml (connect + gather facts, nothing else), RUNS times on
 #      DEPLOY_NODE, then on every node (4: 1 vs 2 nodes)
+#   1b. one task's cost on DEPLOY_NODE: playbooks/bench-task-cost.yml, /bin/true as a module and as
+#      raw, TASK_COUNT times each (and again with the mitogen strategy when it is installed)
 #   2. by hand on MANUAL_NODE (7): apt-get update + apt-get install of the inbox packages the deploy
 #      installs on this release, the same modules-load.d/modprobe.d files and modprobes, the same
 #      Soft-RoCE systemd unit enabled and started, the same agent package installed (pushed .deb):
@@ -21,6 +23,7 @@
 #        persist=off      ANSIBLE_SSH_ARGS="" (ansible.cfg: ControlMaster=auto, ControlPersist=120s)
 # Prints every figure as it is measured, then a summary with the ratios. Never asserts a time.
 # Env: DEPLOY_NODE (node1), MANUAL_NODE (node2; "" to skip the by-hand half), RUNS (3 baseline runs),
+# TASK_COUNT (10: tasks per loop of playbooks/bench-task-cost.yml, step 1b),
 # NOOP_VARIANTS ("pipelining=off forks=1 factcache persist=off"), KEEP_LOGS (dir for the logs),
 # NOOP_ONLY=1 (nodes already deployed: only steps 5-6, the no-op re-runs and the settings).
 # Exit 0 measured, 1 a step failed, 2 bad input, 77 no lab.
@@ -31,12 +34,14 @@ cd "$(dirname "$0")/.." || exit 2
 DEPLOY_NODE=${DEPLOY_NODE:-node1}
 MANUAL_NODE=${MANUAL_NODE-node2}
 RUNS=${RUNS:-3}
+TASK_COUNT=${TASK_COUNT:-10}
 NOOP_ONLY=${NOOP_ONLY:-0}
 NOOP_VARIANTS=${NOOP_VARIANTS-pipelining=off forks=1 factcache persist=off strategy=mitogen}
 # MITOGEN_NODE: a third fresh node deployed with ANSIBLE_STRATEGY=mitogen_linear (Debian's
 # ansible-mitogen) in the same run, against the same by-hand figure.
 MITOGEN_NODE=${MITOGEN_NODE-}
 case "$RUNS" in ''|*[!0-9]*|0) echo "deploy-cost.sh: RUNS must be a positive integer, got '$RUNS'" >&2; exit 2 ;; esac
+case "$TASK_COUNT" in ''|*[!0-9]*|0) echo "deploy-cost.sh: TASK_COUNT must be a positive integer, got '$TASK_COUNT'" >&2; exit 2 ;; esac
 for v in $NOOP_VARIANTS; do
   case "$v" in pipelining=off|forks=1|factcache|persist=off|strategy=mitogen) ;;
     *) echo "deploy-cost.sh: unknown NOOP_VARIANTS entry '$v' (pipelining=off, forks=1, factcache, persist=off, strategy=mitogen)" >&2; exit 2 ;; esac
@@ -78,6 +83,7 @@ timed_play() {  # timed_play KEY LOG ARGS...: one ansible-playbook run, timed; c
   fi
   echo "   $key: $t s (recap: $(bench_recap "$log")) host load $(bench_load)"
 }
+f() { echo "${T[$1]:--}"; }
 median() { printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 
 if [ "$NOOP_ONLY" != 1 ]; then
@@ -148,6 +154,25 @@ fi
 [ ${#b1[@]} -gt 0 ] && T[baseline1]=$(median "${b1[@]}")
 [ ${#b2[@]} -gt 0 ] && T[baselineN]=$(median "${b2[@]}")
 
+# What one task costs on the node, as a module and as raw: the figure behind the deploy's ratio to
+# the same steps by hand (the deploy is ~90 tasks; by hand is ~15 commands in one SSH session).
+step "1b. one task's cost on $DEPLOY_NODE: /bin/true as a module (command) and raw, $TASK_COUNT each"
+task_cost() {  # task_cost KEY LOG [env...]: per-task seconds of the module and raw loops
+  local key=$1 log=$2; shift 2
+  if env "$@" ansible-playbook -i "$LAB_INVENTORY" -l "$DEPLOY_NODE" -e "bench_task_count=$TASK_COUNT" \
+       playbooks/bench-task-cost.yml > "$log" 2>&1; then
+    T[$key-module]=$(awk -v n="$TASK_COUNT" '/^Task cost: module -+ /{ v = $NF; sub("s$", "", v); printf "%.2f", v / n }' "$log")
+    T[$key-raw]=$(awk -v n="$TASK_COUNT" '/^Task cost: raw -+ /{ v = $NF; sub("s$", "", v); printf "%.2f", v / n }' "$log")
+    echo "   $key: module $(f "$key-module") s a task, raw $(f "$key-raw") s a task"
+  else
+    echo "   $key: the task-cost play failed (log $log)"; failed=1
+  fi
+}
+task_cost cost "$work/task-cost.log"
+if [ -f /usr/lib/python3/dist-packages/ansible/plugins/strategy/mitogen_linear.py ]; then
+  task_cost cost-mitogen "$work/task-cost-mitogen.log" ANSIBLE_STRATEGY=mitogen_linear
+fi
+
 if [ -n "$MANUAL_NODE" ]; then
   step "2. by hand on $MANUAL_NODE: apt-get update + install, modules, options, Soft-RoCE unit, agent package"
   pkgs=$("$PY" -c '
@@ -212,11 +237,12 @@ done
 
 echo
 echo "== summary: $RDMA_LAB, $(date -u '+%F %H:%M') UTC, host load $(bench_load), strategy ${ANSIBLE_STRATEGY:-linear}; QEMU TCG nodes: ratios, not hardware times"
-f() { echo "${T[$1]:--}"; }
 echo "| measurement | nodes | wall s | ratio |"
 echo "|---|---|---|---|"
 echo "| baseline facts-only play (median of $RUNS) | $DEPLOY_NODE | $(f baseline1) | 1 |"
 [ -n "${T[baselineN]:-}" ] && echo "| baseline facts-only play (median of $RUNS) | $all | $(f baselineN) | $(bench_ratio "$(f baselineN)" "$(f baseline1)") x 1 node |"
+[ -n "${T[cost-module]:-}" ] && echo "| one task: /bin/true as a module (command), mean of $TASK_COUNT | $DEPLOY_NODE | $(f cost-module) | $(bench_ratio "$(f cost-module)" "$(f cost-raw)") x raw ($(f cost-raw) s) |"
+[ -n "${T[cost-mitogen-module]:-}" ] && echo "| one task as a module, strategy mitogen_linear | $DEPLOY_NODE | $(f cost-mitogen-module) | $(bench_ratio "$(f cost-mitogen-module)" "$(f cost-module)") x linear; raw $(f cost-mitogen-raw) s |"
 echo "| fresh deploy (incl. health gate) | $DEPLOY_NODE | $(f deploy) | $(bench_ratio "$(f deploy)" "$(f baseline1)") x baseline |"
 [ -n "${T[manual]:-}" ] && echo "| by hand: apt-get update+install, modules, options, unit, agent .deb | $MANUAL_NODE | $(f manual) | deploy / by hand = $(bench_ratio "$(f deploy)" "$(f manual)") (goal <= 1.5) |"
 [ -n "${T[deploy_mitogen]:-}" ] && echo "| fresh deploy, strategy mitogen_linear (incl. health gate) | $MITOGEN_NODE | $(f deploy_mitogen) | $(bench_ratio "$(f deploy_mitogen)" "$(f deploy)") x linear${T[manual]:+; deploy / by hand = $(bench_ratio "$(f deploy_mitogen)" "$(f manual)") (goal <= 1.5)} |"
