@@ -1,7 +1,8 @@
 """KVM or TCG: probe once whether a stock Debian kernel boots under KVM here, cache the verdict.
 
-On the project's build machines /dev/kvm exists but a stock kernel hangs under it, so the probe
-boots the image's own kernel+initrd to the initramfs shell (break=premount) under KVM with a
+On the project's build machines /dev/kvm exists but a stock kernel hangs under it: their KVM is PVM
+(kvm_pvm, no VMX/SVM in the CPU), which boots only PVM-enabled guest kernels; that is recognised
+without a boot. Elsewhere the probe boots the image's own kernel+initrd to the initramfs shell (break=premount) under KVM with a
 timeout; if the shell prompt does not appear, TCG is used. LAB_ACCEL=kvm|tcg overrides.
 Verdict cache: ~/.cache/rdma-deploy/accel.json, keyed by host kernel, QEMU version, guest kernel.
 """
@@ -79,11 +80,33 @@ def choose(kernel, initrd):
     return verdict
 
 
+def pvm_host(sys_module="/sys/module", cpuinfo="/proc/cpuinfo"):
+    """True when this host's KVM is PVM (kvm_pvm, "Pagetable-based Virtual Machine": KVM without
+    VMX/SVM, inside a VM that has none): it runs only guest kernels built for PVM
+    (CONFIG_PVM_GUEST), so a stock distro kernel never gets past its early boot (seen here: the
+    console stops after "Probing EDD" under every -cpu model)."""
+    if not os.path.isdir(os.path.join(sys_module, "kvm_pvm")):
+        return False
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return not ({"vmx", "svm"} & set(line.split(":", 1)[1].split()))
+    except OSError:
+        pass
+    return True
+
+
 def probe(kernel, initrd):
     if not os.path.exists("/dev/kvm"):
         return {"accel": "tcg", "reason": "no /dev/kvm"}
     if not os.access("/dev/kvm", os.R_OK | os.W_OK):
         return {"accel": "tcg", "reason": "/dev/kvm not accessible (group kvm?)"}
+    if pvm_host():
+        return {"accel": "tcg",
+                "reason": "/dev/kvm is PVM (module kvm_pvm; the CPU has no VMX/SVM): it boots only "
+                          "guest kernels built for PVM, not a stock Debian kernel; TCG (LAB_ACCEL=kvm "
+                          "overrides)"}
     log(f"accel: probing KVM: booting the guest kernel to the initramfs shell "
         f"(up to {PROBE_TIMEOUT} s; a hang means TCG)")
     with tempfile.TemporaryDirectory(prefix="lab-kvm-probe-") as td:

@@ -139,5 +139,29 @@ class Units(unittest.TestCase):
         self.assertTrue(set(again).isdisjoint(ports), (ports, again))
 
 
+class Accel(unittest.TestCase):
+    """The KVM verdict: a PVM host (kvm_pvm, no VMX/SVM) is TCG without a 45 s probe boot."""
+
+    def _host(self, d, pvm, flags):
+        os.makedirs(os.path.join(d, "module", "kvm"), exist_ok=True)
+        if pvm:
+            os.makedirs(os.path.join(d, "module", "kvm_pvm"), exist_ok=True)
+        with open(os.path.join(d, "cpuinfo"), "w") as f:
+            f.write("processor\t: 0\nflags\t\t: fpu sse2 %s hypervisor\n" % flags)
+        return os.path.join(d, "module"), os.path.join(d, "cpuinfo")
+
+    def test_pvm_without_vmx_is_recognised(self):
+        from lablib import accel
+        with tempfile.TemporaryDirectory() as d:
+            self.assertTrue(accel.pvm_host(*self._host(d, True, "pni ssse3")))
+
+    def test_hardware_kvm_is_not_pvm(self):
+        from lablib import accel
+        with tempfile.TemporaryDirectory() as d:
+            self.assertFalse(accel.pvm_host(*self._host(d, False, "vmx")))
+        with tempfile.TemporaryDirectory() as d:
+            self.assertFalse(accel.pvm_host(*self._host(d, True, "svm")))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
