@@ -211,6 +211,8 @@ step "5. no-op re-runs (ansible.cfg as committed)"
 timed_play noop1 "$work/noop1.log" -l "$DEPLOY_NODE" deploy-rdma.yml
 deployed=$DEPLOY_NODE
 [ -n "$MANUAL_NODE" ] && deployed="$DEPLOY_NODE,$MANUAL_NODE"
+# The mitogen node is deployed too: the no-op re-runs then cover every node of a 3-node lab (4b).
+[ -n "$MITOGEN_NODE" ] && deployed="$deployed,$MITOGEN_NODE"
 timed_play noopN "$work/noopN.log" -l "$deployed" deploy-rdma.yml
 changed_check() {  # a no-op must change nothing on the nodes
   local r; r=$(bench_recap "$1")
