@@ -236,5 +236,44 @@ class KeepPackageFiles(unittest.TestCase):
                              ["rdma-agent_0.1.0_amd64.deb", "rdma-core_44.0-2_amd64.deb"])  # canonical names
 
 
+class Config(unittest.TestCase):
+    """The play passes the configuration with every command; the tool saves it for commands run by
+    hand later, and reads the saved one when given none."""
+
+    def setUp(self):
+        import tempfile
+        self._td = tempfile.TemporaryDirectory()
+        self.d = self._td.name
+        self._euid = txn.os.geteuid
+        txn.os.geteuid = lambda: 0
+
+    def tearDown(self):
+        txn.os.geteuid = self._euid
+        self._td.cleanup()
+
+    def test_inline_config_is_used_and_saved_once(self):
+        n = txn.Node(self.d, None, '{"keep": "7", "paths": ["/etc/x"]}')
+        self.assertEqual((n.cfg["keep"], n.cfg["paths"]), (7, ["/etc/x"]))
+        saved = os.path.join(self.d, "txn", "config.json")
+        self.assertEqual(txn.read_json(saved), {"keep": "7", "paths": ["/etc/x"]})
+        t = os.stat(saved).st_mtime_ns
+        txn.Node(self.d, None, '{"keep": "7", "paths": ["/etc/x"]}')
+        self.assertEqual(os.stat(saved).st_mtime_ns, t)
+
+    def test_no_config_given_reads_the_saved_one(self):
+        txn.Node(self.d, None, '{"keep": 2}')
+        self.assertEqual(txn.Node(self.d, None).cfg["keep"], 2)
+
+    def test_defaults_without_anything_saved(self):
+        self.assertEqual(txn.Node(self.d, None).cfg["keep"], txn.DEFAULT_CONFIG["keep"])
+
+    def test_bad_inline_config_is_refused_and_not_saved(self):
+        for bad, why in (("{nope", "not JSON"), ("[1]", "expected a JSON object"),
+                         ('{"kep": 1}', "unknown keys"), ('{"keep": "x"}', "config --config-json")):
+            with self.assertRaisesRegex(txn.StepError, why):
+                txn.Node(self.d, None, bad)
+        self.assertFalse(os.path.exists(os.path.join(self.d, "txn", "config.json")))
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=1)
