@@ -58,7 +58,8 @@ bg() {
   case "$w" in *[!0-9]*) ready="grep -q '$w' /tmp/bench/bg.out" ;; esac
   # shellcheck disable=SC2016 # expanded by the node's shell
   "$LAB" ssh "$n" "mkdir -p /tmp/bench; rm -f /tmp/bench/bg.out /tmp/bench/bg.rc; setsid sh -c 'timeout 120 $* > /tmp/bench/bg.out 2>&1; echo \$? > /tmp/bench/bg.rc' </dev/null >/dev/null 2>&1 &
-    for i in \$(seq 400); do $ready && exit 0; sleep 0.05; done; echo 'not ready: $w' >&2; exit 1"
+    for i in \$(seq 600); do $ready && exit 0; [ -s /tmp/bench/bg.rc ] && break; sleep 0.05; done
+    echo \"not ready: $w (\$([ -s /tmp/bench/bg.rc ] && echo \"it exited \$(cat /tmp/bench/bg.rc)\" || echo 'still running'));\" \"its output: \$(tail -c 300 /tmp/bench/bg.out)\" >&2; exit 1"
 }
 bgwait() {  # bgwait NODE: wait for the background command, print its output, return its exit code
   # shellcheck disable=SC2016 # expanded by the node's shell
