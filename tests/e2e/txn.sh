@@ -125,6 +125,8 @@ fault_serial() {
 fault_manual() {
   say "rollback by hand: playbooks/rollback.yml takes $B back to its pre-deploy snapshot"
   local sid rc t0
+  # Run first (TXN_FAULTS="manual ..."), it needs the deployed node the earlier faults leave.
+  ensure_deployed "$B" || return
   sid=$("$LAB" ssh "$B" "$TXN list" 2>/dev/null | "$PY" -c '
 import json,sys
 s=[x for x in json.load(sys.stdin)["snapshots"] if not x["verdict"].get("agent")]
