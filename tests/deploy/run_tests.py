@@ -191,6 +191,45 @@ def test_render():
            json.dumps(cfg))
 
 
+def test_rdma_files_render():
+    """rdma_files (library/) writes what ansible.builtin.template wrote: every template the roles
+    pass to it, rendered both ways on the control node (tests/deploy/render-files.yml), byte for byte
+    and with the same mode; and every such template is in that play's list."""
+    used = set()
+    for f in glob.glob(os.path.join(ROOT, "roles", "*", "tasks", "*.yml")):
+        text = open(f).read()
+        if "rdma_files:" not in text:
+            continue
+        role = f.split(os.sep)[-3]
+        for t in re.findall(r"lookup\('ansible\.builtin\.template', '([^']+)'\)", text):
+            used.add(f"roles/{role}/templates/{t}")
+    listed = set(yaml.safe_load(open(os.path.join(HERE, "render-files.yml")))[0]["vars"]["templates"])
+    report("rdma_files: every template the roles pass to it is in render-files.yml", used and used <= listed,
+           f"missing: {sorted(used - listed)}")
+    import grp
+    import pwd
+    with tempfile.TemporaryDirectory() as d:
+        rc, out = playbook(["tests/deploy/render-files.yml"],
+                           env=dict(ENV, RENDER_DIR=d, RENDER_OWNER=pwd.getpwuid(os.getuid()).pw_name,
+                                    RENDER_GROUP=grp.getgrgid(os.getgid()).gr_name))
+        a, b = os.path.join(d, "template"), os.path.join(d, "rdma_files")
+        if rc != 0 or not os.path.isdir(b):
+            report("rdma_files renders like ansible.builtin.template", False, out[-1500:])
+            return
+        diff = []
+        names = sorted(os.listdir(a))
+        for n in names:
+            pa, pb = os.path.join(a, n), os.path.join(b, n)
+            if not os.path.exists(pb):
+                diff.append(f"{n}: not written by rdma_files")
+            elif open(pa, "rb").read() != open(pb, "rb").read():
+                diff.append(f"{n}: content differs")
+            elif os.stat(pa).st_mode != os.stat(pb).st_mode:
+                diff.append(f"{n}: mode {oct(os.stat(pa).st_mode)} vs {oct(os.stat(pb).st_mode)}")
+        report(f"rdma_files renders like ansible.builtin.template ({len(names)} files, byte for byte)",
+               len(names) == len(listed) and not diff, "; ".join(diff) or f"{len(names)} of {len(listed)} rendered")
+
+
 # Names whose values Ansible marks unsafe (facts, registered results, hostvars): templated into a
 # raw command they make the whole command unsafe, which the mitogen strategy (Debian 12's 0.3.3)
 # cannot send to the node ("cannot unpickle ... AnsibleUnsafeText"; seen on the lab with
@@ -224,7 +263,8 @@ def test_raw_commands_are_safe():
 
 def main():
     t0 = time.time()
-    for t in (test_syntax, test_argument_specs, test_raw_commands_are_safe, test_resolution, test_render, test_preflight):
+    for t in (test_syntax, test_argument_specs, test_raw_commands_are_safe, test_resolution, test_render, test_rdma_files_render,
+              test_preflight):
         t()
     failed = results.count(False)
     print(f"deploy fast tests: {len(results) - failed} passed, {failed} failed ({time.time() - t0:.0f} s)")
