@@ -2,8 +2,10 @@
 """Fast tests of rdma-txn's pure pieces (roles/rdma_txn/files/rdma-txn): `dkms status` parsing
 and the state diff's view of modules. The tool's node behaviour is proven on the lab
 (tests/e2e/txn.sh); these pin the parsing that decides what a rollback removes."""
+import contextlib
 import importlib.machinery
 import importlib.util
+import io
 import os
 import unittest
 
@@ -173,6 +175,24 @@ class BeginCommit(unittest.TestCase):
         self.assertEqual(out["meta"]["id"], "S1")
         j = self.node.journal()
         self.assertEqual((j["state"], j["snapshot"], j["phase"]), ("in-progress", "S1", "begin"))
+
+    def test_journal_begin_by_hand_opens_the_same_journal(self):
+        """`rdma-txn journal begin ID` (kept for use by hand) and `begin` share open_journal."""
+        self.node.begin("S1", "run-a")
+        by_play = self.node.journal()
+        self.node.end("committed", "")
+        txn.write_json(os.path.join(self.node.path("S1"), "state.json"), {"id": "S1"})
+        if os.geteuid() != 0:
+            self.skipTest("rdma-txn refuses non-root for journal writes")
+        with contextlib.redirect_stdout(io.StringIO()) as out:
+            rc = txn.main(["--state-dir", self._td.name, "journal", "begin", "S1", "--run", "run-a"])
+        self.assertEqual(rc, 0, out.getvalue())
+        by_hand = self.node.journal()
+        strip = ("started", "updated", "ended", "cause")
+        self.assertEqual({k: v for k, v in by_hand.items() if k not in strip},
+                         {k: v for k, v in by_play.items() if k not in strip})
+        self.assertEqual((by_hand["state"], by_hand["run"], by_hand["cause"], by_hand["ended"]),
+                         ("in-progress", "run-a", "", ""))
 
     def test_an_open_journal_is_resumed_without_a_snapshot(self):
         self.node.begin("S1")
