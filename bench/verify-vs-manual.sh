@@ -12,7 +12,9 @@
 #   manual  on A: ibv_devinfo -v; ibv_rc_pingpong pair (server B, client A); mckey pair (receiver B,
 #           sender A, 5 datagrams); ib_send_lat pair (server B, client A, size 2, 1000 iterations)
 # The latency figures compared: the agent's peer median (A -> B) and ib_send_lat's t_typical (A ->
-# B), same size and iterations. Goal (issue 9): agent <= 1/10 of the manual wall time.
+# B), same size and iterations. Goal (issue 9): agent <= 1/10 of the manual wall time. Also printed:
+# the node-side ratio without that latency run, which both sides make and which costs them about the
+# same (it bounds the whole ratio from below: docs/BENCHMARKS.md, section 6).
 # Env: NODE_A (node1), NODE_B (node2), DEVICE (rxe0), GID_INDEX (1), RUNS (3).
 # Exit 0 measured, 1 a step failed, 2 bad input, 77 no lab.
 # The *_side functions are called by name ("${side}_side"): shellcheck cannot see it.
@@ -82,6 +84,8 @@ if bad:
     sys.exit("not passed: " + ", ".join("%s=%s (%s)" % (n, c.get(n, {}).get("status"), c.get(n, {}).get("message")) for n in bad))
 p = c["peer"]["entities"][0]["details"]; l = c["latency"]["entities"][0]["details"]
 print("%.2f %.2f %d" % (p["median_us"], l["median_us"], p.get("round_trips", 0)))
+# The node-side seconds of its node-to-node latency run (the peer check), for the summary.
+open(sys.argv[1] + ".lat", "w").write("%.3f\n" % (c["peer"]["duration_ms"] / 1000.0))
 EOF
 }
 manual_side() {  # -> prints ib_send_lat t_typical (us)
@@ -96,6 +100,8 @@ manual_side() {  # -> prints ib_send_lat t_typical (us)
   on "$A" "ib_send_lat -d $DEVICE -x $GID_INDEX -s 2 -n 1000 $ipB" > "$work/lat.out" 2>&1 || { tail -5 "$work/lat.out" >&2; return 1; }
   bgwait "$B" > "$work/lat.srv" 2>&1
   awk '$1 == 2 && $2 == 1000 && NF >= 9 { print $5; f = 1 } END { if (!f) exit 1 }' "$work/lat.out"
+  # The node-side seconds of its latency run: the ib_send_lat client, the last command timed on A.
+  awk '$1 == "@@T" { v = $2 } END { print v }' "$work/node.t" > "$work/manual.json.lat"
 }
 
 failed=0
@@ -109,7 +115,7 @@ for i in $(seq "$RUNS"); do
     if [ $rc -ne 0 ]; then
       echo "   $side side failed (round $i): $(tail -c 400 "$work/$side.err")"; failed=1; continue
     fi
-    res+=("$side $t $(node_sum) $(cat "$work/$side.fig")")
+    res+=("$side $t $(node_sum) $(cat "$work/$side.json.lat" 2>/dev/null || echo nan) $(cat "$work/$side.fig")")
     line="$line $side ${t} s (node-side $(node_sum) s, latency $(cut -d' ' -f1 "$work/$side.fig") us) |"
   done
   echo "$line host load $(bench_load)"
@@ -123,14 +129,21 @@ def med(side, i):
     return statistics.median(v) if v else float("nan"), len(v)
 (aw, na), (mw, nm) = med("agent", 1), med("manual", 1)
 (an, _), (mn, _) = med("agent", 2), med("manual", 2)
-(al, _), (ml, _) = med("agent", 3), med("manual", 3)
-(ll, _) = med("agent", 4)
+(alat, _), (mlat, _) = med("agent", 3), med("manual", 3)
+(al, _), (ml, _) = med("agent", 4), med("manual", 4)
+(ll, _) = med("agent", 5)
 print("| side | rounds | wall s (median) | node-side process s | latency us (median) |")
 print("|---|---|---|---|---|")
 print("| agent: serve on B + one check --peer (verbs, multicast, latency loopback, peer 1000) | %d | %.1f | %.2f | peer %.2f (loopback %.2f) |" % (na, aw, an, al, ll))
 print("| manual: ibv_devinfo -v, ibv_rc_pingpong, mckey, ib_send_lat pairs | %d | %.1f | %.2f | ib_send_lat t_typical %.2f |" % (nm, mw, mn, ml))
 print("ratio agent/manual: wall %.2f (goal <= 0.10: %s), node-side %.2f; latency agent peer / ib_send_lat %.3f" % (
     aw / mw, "met" if aw / mw <= 0.10 else "NOT met", an / mn, al / ml))
+# Both sides run the same 1000-iteration node-to-node latency measurement (the issue asks for the
+# same figure), which costs them about the same: it bounds the ratio from below. The rest of the
+# evidence (devices, RC traffic, multicast) compared without it, node side:
+print("node-side without the shared latency run (agent peer check %.2f s, ib_send_lat client %.2f s): "
+      "agent %.2f s vs manual %.2f s = %.3f; floor of the whole ratio from that run alone: %.2f" % (
+    alat, mlat, an - alat, mn - mlat, (an - alat) / (mn - mlat), alat / mn))
 '
 echo "verify-vs-manual.sh: outputs of the last round in $work"
 exit $failed
