@@ -150,18 +150,23 @@ class Files(unittest.TestCase):
 
 FAKE_SYSTEMCTL = textwrap.dedent("""\
     #!/bin/sh
-    # Fake systemctl: state in $FAKE_STATE (LoadState ActiveState UnitFileState), calls in $FAKE_LOG.
+    # Fake systemctl: state in $FAKE_STATE (LoadState ActiveState UnitFileState and the manager's
+    # cached UnitFileState, which `show` reports and only a reload refreshes), calls in $FAKE_LOG.
     echo "$*" >> "$FAKE_LOG"
-    read -r load active file < "$FAKE_STATE"
-    case "$1" in
-      show) printf 'LoadState=%s\\nActiveState=%s\\nUnitFileState=%s\\n' "$load" "$active" "$file" ;;
-      daemon-reload) ;;
-      enable) file=enabled ;;
-      disable) file=disabled ;;
-      start|restart) [ -n "$FAKE_FAIL_START" ] && { echo "Job for $2 failed." >&2; exit 1; }; active=active ;;
+    read -r load active file cached < "$FAKE_STATE"
+    verb=$1; shift; now=; unit=; reload=1
+    for a in "$@"; do case "$a" in --now) now=1 ;; --no-reload) reload= ;; -p|LoadState|ActiveState|UnitFileState) ;; *) unit=$a ;; esac; done
+    start() { [ -n "$FAKE_FAIL_START" ] && { echo "Job for $unit failed." >&2; exit 1; }; active=active; }
+    case "$verb" in
+      show) printf 'LoadState=%s\\nActiveState=%s\\nUnitFileState=%s\\n' "$load" "$active" "$cached" ;;
+      is-enabled) echo "$file"; case "$file" in enabled|static) exit 0 ;; *) exit 1 ;; esac ;;
+      daemon-reload) cached=$file ;;
+      enable) file=enabled; [ -n "$reload" ] && cached=$file; [ -n "$now" ] && start ;;
+      disable) file=disabled; [ -n "$reload" ] && cached=$file ;;
+      start|restart) start ;;
       stop) active=inactive ;;
     esac
-    echo "$load $active $file" > "$FAKE_STATE"
+    echo "$load $active $file $cached" > "$FAKE_STATE"
     """)
 
 
@@ -184,15 +189,15 @@ class Unit(unittest.TestCase):
 
     def given(self, load, active, file):
         with open(self.state, "w") as f:
-            f.write(f"{load} {active} {file}\n")
+            f.write(f"{load} {active} {file or '-'} {file or '-'}\n")
 
     def calls(self):
         with open(self.log) as f:
-            return [line.split()[0] for line in f if not line.startswith("show")]
+            return [line.strip() for line in f if not line.startswith(("show", "is-enabled"))]
 
     def now(self):
         with open(self.state) as f:
-            return f.read().split()
+            return f.read().split()[:3]
 
     def test_enable_and_start_then_nothing(self):
         self.given("loaded", "inactive", "disabled")
@@ -201,6 +206,8 @@ class Unit(unittest.TestCase):
         self.assertEqual(r["actions"], ["daemon-reload", "enable", "start"])
         self.assertEqual(r["status"]["ActiveState"], "inactive", "status is read before acting")
         self.assertEqual(self.now(), ["loaded", "active", "enabled"])
+        self.assertEqual(self.calls(), ["daemon-reload", "enable --no-reload --now x.service"],
+                         "one explicit reload, enable and start in one call")
         open(self.log, "w").close()
         r = rdma_unit.run({"name": "x.service", "enabled": "true", "state": "started", "daemon_reload": "False"})
         self.assertFalse(r["changed"])
@@ -224,6 +231,7 @@ class Unit(unittest.TestCase):
         self.given("loaded", "active", "enabled")
         r = rdma_unit.run({"name": "x.timer", "enabled": False, "state": "stopped"})
         self.assertEqual(r["actions"], ["disable", "stop"])
+        self.assertEqual(self.calls(), ["disable --no-reload x.timer", "stop x.timer"])
         self.assertEqual(self.now(), ["loaded", "inactive", "disabled"])
         r = rdma_unit.run({"name": "x.timer", "state": "restarted"})
         self.assertEqual(r["actions"], ["restart"])
@@ -243,12 +251,17 @@ class Unit(unittest.TestCase):
         with self.assertRaises(rdma_unit.Refused) as cm:
             rdma_unit.run({"name": "x.service", "state": "started"})
         self.assertIn("systemctl start x.service failed (exit 1): Job for x.service failed.", str(cm.exception))
+        self.given("loaded", "inactive", "disabled")
+        with self.assertRaises(rdma_unit.Refused) as cm:
+            rdma_unit.run({"name": "x.service", "enabled": True, "state": "started"})
+        self.assertIn("systemctl enable --no-reload --now x.service failed (exit 1)", str(cm.exception))
+        open(self.log, "w").close()
         for bad, word in (({"name": "x"}, "unit name"), ({"name": "x.service", "state": "up"}, "state must be"),
                           ({"name": "x.service"}, "nothing to do"), ({"name": "x.service; rm -rf /", "state": "started"}, "unit name")):
             with self.assertRaises(rdma_unit.Refused) as cm:
                 rdma_unit.run(bad)
             self.assertIn(word, str(cm.exception))
-        self.assertEqual(self.calls(), ["start"], "refused arguments ran nothing")
+        self.assertEqual(self.calls(), [], "refused arguments ran nothing")
 
 
 if __name__ == "__main__":
