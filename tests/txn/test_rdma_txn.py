@@ -148,6 +148,20 @@ class SystemAccounts(unittest.TestCase):
         self.assertEqual(txn.differences(state(), b), [])
 
 
+class Holds(unittest.TestCase):
+    def test_holds_are_dpkg_selections_on_hold(self):
+        out = ("ii \tlibc6\tamd64\nhi \tlibc6\tamd64\nhi \tlibc6\ti386\nhi \ttzdata\tall\n"
+               "hn \tperftest\tamd64\nrc \told-pkg\tamd64\nhi \t\tamd64\nbad line\n")
+        self.assertEqual(txn.parse_holds(out, "amd64"), ["libc6", "libc6:i386", "perftest", "tzdata"])
+
+    @unittest.skipUnless(os.path.exists("/usr/bin/dpkg-query") and os.path.exists("/usr/bin/apt-mark"),
+                         "needs dpkg-query and apt-mark (a Debian system)")
+    def test_holds_match_apt_mark_on_this_machine(self):
+        import subprocess
+        want = sorted(subprocess.run(["apt-mark", "showhold"], capture_output=True, text=True).stdout.split())
+        self.assertEqual(txn.holds("apt"), want)
+
+
 class BeginCommit(unittest.TestCase):
     """`rdma-txn begin` / `commit`: one node-side run each for what were three and two."""
 
