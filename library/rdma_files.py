@@ -1,6 +1,6 @@
 #!/usr/bin/python
 # -*- coding: utf-8 -*-
-"""rdma_files: write a role's small text files on the node in one module run.
+"""rdma_files: write a role's files on the node in one module run (text, or binary as base64).
 
 Why a module of our own: a `template` or `copy` task costs a `stat` module run plus a `copy` (or
 `file`) module run on the node, each of which imports ansible.module_utils from the AnsiballZ
@@ -17,11 +17,15 @@ The content is rendered on the control node by the task, e.g.
           content: "{{ lookup('ansible.builtin.template', 'etc/modules-load.d/rdma-deploy.conf.j2') }}"
           mode: "0644"          # default 0644; owner/group default root
           skip: false           # optional: leave this file alone (a disabled feature)
+        - path: /var/cache/x.deb  # a binary file: content_b64 instead of content (no diff shown)
+          content_b64: "{{ lookup('ansible.builtin.file', 'x.deb', rstrip=false) | b64encode }}"
 
 Returns `changed`, `changed_paths` (the paths whose content or attributes changed, or would in
 check mode) and `files` ({path: created | updated | attributes | unchanged | skipped}).
 Every entry is validated, and every parent directory checked, before anything is written.
 """
+import base64
+import binascii
 import grp
 import json
 import os
@@ -62,7 +66,7 @@ def _plan(entry, index):
     """Validate one entry; return its plan (what is there, what is wanted)."""
     if not isinstance(entry, dict):
         raise Refused(f"files[{index}]: expected a mapping with path and content, got {type(entry).__name__}")
-    unknown = set(entry) - {"path", "content", "mode", "owner", "group", "skip"}
+    unknown = set(entry) - {"path", "content", "content_b64", "mode", "owner", "group", "skip"}
     if unknown:
         raise Refused(f"files[{index}]: unknown keys {sorted(unknown)}")
     path = entry.get("path")
@@ -70,14 +74,24 @@ def _plan(entry, index):
         raise Refused(f"files[{index}]: path must be an absolute file path, got {path!r}")
     if _truthy(entry.get("skip", False)):
         return {"path": path, "skip": True}
-    content = entry.get("content")
+    if ("content" in entry) == ("content_b64" in entry):
+        raise Refused(f"{path}: give exactly one of content (text) and content_b64 (a binary file)")
+    binary = "content_b64" in entry
+    content = entry.get("content_b64" if binary else "content")
     if not isinstance(content, str):
-        raise Refused(f"{path}: content must be text, got {type(content).__name__}")
+        raise Refused(f"{path}: {'content_b64' if binary else 'content'} must be text, got {type(content).__name__}")
+    if binary:
+        try:
+            data = base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError) as e:
+            raise Refused(f"{path}: content_b64 is not base64 ({e})") from None
+    else:
+        data = content.encode("utf-8")
     mode = str(entry.get("mode", "0644"))
     if not _MODE.match(mode):
         raise Refused(f"{path}: mode must be octal like 0644, got {mode!r}")
     uid, gid = _ids(str(entry.get("owner", "root")), str(entry.get("group", "root")))
-    plan = {"path": path, "skip": False, "content": content.encode("utf-8"), "mode": int(mode, 8),
+    plan = {"path": path, "skip": False, "content": data, "binary": binary, "mode": int(mode, 8),
             "uid": uid, "gid": gid, "before": None, "parent_missing": False}
     parent = os.path.dirname(path)
     if not os.path.isdir(parent):
@@ -157,7 +171,7 @@ def run(args):
             continue
         result["changed"] = True
         result["changed_paths"].append(path)
-        if want_diff and what != "attributes":
+        if want_diff and what != "attributes" and not p["binary"]:
             diffs.append({"before_header": path, "after_header": path,
                           "before": (p["before"] or b"").decode("utf-8", "replace"),
                           "after": p["content"].decode("utf-8", "replace")})

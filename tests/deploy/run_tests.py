@@ -209,6 +209,9 @@ def test_rdma_files_render():
     import grp
     import pwd
     with tempfile.TemporaryDirectory() as d:
+        binary = bytes(range(256)) * 4 + b"\xff\xfe\x00 trailing\n\n"
+        with open(os.path.join(d, "binary.in"), "wb") as f:
+            f.write(binary)
         rc, out = playbook(["tests/deploy/render-files.yml"],
                            env=dict(ENV, RENDER_DIR=d, RENDER_OWNER=pwd.getpwuid(os.getuid()).pw_name,
                                     RENDER_GROUP=grp.getgrgid(os.getgid()).gr_name))
@@ -228,6 +231,9 @@ def test_rdma_files_render():
                 diff.append(f"{n}: mode {oct(os.stat(pa).st_mode)} vs {oct(os.stat(pb).st_mode)}")
         report(f"rdma_files renders like ansible.builtin.template ({len(names)} files, byte for byte)",
                len(names) == len(listed) and not diff, "; ".join(diff) or f"{len(names)} of {len(listed)} rendered")
+        got = open(os.path.join(d, "binary.out"), "rb").read() if os.path.exists(os.path.join(d, "binary.out")) else b""
+        report("rdma_files content_b64 from lookup('file') | b64encode: a binary file's bytes intact (all 256 values)",
+               got == binary, f"{len(got)} bytes written, {len(binary)} expected")
 
 
 # Names whose values Ansible marks unsafe (facts, registered results, hostvars): templated into a

@@ -113,6 +113,21 @@ class Files(unittest.TestCase):
             self.assertIn(w, str(cm.exception))
         return str(cm.exception)
 
+    def test_binary_content(self):
+        import base64
+        data = bytes(range(256))
+        e = {"path": os.path.join(self.d, "x.deb"), "content_b64": base64.b64encode(data).decode(),
+             "owner": ME, "group": MYGROUP}
+        r = self.run_files([e], diff=True)
+        self.assertEqual(r["files"][e["path"]], "created")
+        self.assertNotIn("diff", r, "no diff for a binary file")
+        with open(e["path"], "rb") as f:
+            self.assertEqual(f.read(), data)
+        self.assertFalse(self.run_files([e])["changed"])
+        self.refused([dict(e, content_b64="not base64!")], ["not base64"])
+        self.refused([dict(e, content="x")], ["exactly one of content"])
+        self.refused([{"path": e["path"], "owner": ME, "group": MYGROUP}], ["exactly one of content"])
+
     def test_refusals_write_nothing(self):
         good = self.entry("good.conf", "g")
         self.refused([good, self.entry("missing/b.conf", "b")], ["parent directory missing", "missing/b.conf"])
