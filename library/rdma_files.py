@@ -187,6 +187,8 @@ def run(args):
     return result
 
 
+# Each of library/'s modules travels to the node alone (a JSONARGS module gets no module_utils),
+# so this entry point is repeated in each rather than shared.
 def main():
     try:
         args = json.loads(ARGS)

@@ -128,6 +128,8 @@ def run(args):
     return {"changed": bool(todo), "actions": actions, "status": status, "name": name}
 
 
+# Each of library/'s modules travels to the node alone (a JSONARGS module gets no module_utils),
+# so this entry point is repeated in each rather than shared.
 def main():
     try:
         result = run(json.loads(ARGS))
